@@ -1,0 +1,39 @@
+# Two entry points for users (see README):
+#   make run    set up the environment and run the whole workflow on the default config
+#   make test   set up the environment and run linters + the test suite (what CI runs)
+# Extra Snakemake arguments: make run ARGS="--config mirror=/data/mirror"
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CORES ?= all
+ARGS ?=
+PYTEST_ARGS ?=
+
+.PHONY: run test lint fast-tests dry-run report clean-results
+
+$(BIN)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-incomplete $(ARGS)
+
+dry-run: $(BIN)/.installed
+	$(BIN)/snakemake --dry-run --quiet $(ARGS)
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check Snakefile rules
+	$(BIN)/snakemake --lint
+
+test: lint
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+
+fast-tests: $(BIN)/.installed
+	$(BIN)/pytest -m "not integration and not slurm" $(PYTEST_ARGS)
+
+clean-results:
+	rm -rf results logs benchmarks/*/ reports .snakemake/incomplete

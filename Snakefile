@@ -1,0 +1,25 @@
+# The Carpentries lesson "Introduction to Deep Learning" as a reproducible workflow.
+# Read top to bottom: config and helpers, then one module per stage of the lesson.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/download.smk"
+include: "rules/penguins.smk"
+include: "rules/tabular.smk"
+include: "rules/plots.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        final_outputs(),
+
+
+onerror:
+    report_missing_downloads()

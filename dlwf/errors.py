@@ -1,0 +1,13 @@
+"""Exceptions that carry a message meant for the workflow's user."""
+
+
+class WorkflowInputError(ValueError):
+    """Bad input data or configuration; the message names the file or key and the fix."""
+
+
+class DownloadError(RuntimeError):
+    """A dataset file could not be fetched or failed verification."""
+
+
+class TrainingError(RuntimeError):
+    """Training went wrong in a way the user must act on (e.g. the loss became NaN)."""

@@ -1,0 +1,113 @@
+"""Train and evaluate one experiment on tabular split files (penguins, weather).
+
+These functions are what the training and evaluation scripts call; they read and write
+files only, so a rule's inputs and outputs fully describe what they do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import pandas as pd
+
+from . import evaluation, provenance, training
+from .fileio import atomic_path, md5sum, write_csv, write_json
+from .models import build_model
+from .tabular import load_columns, load_xy
+
+
+def train_tabular(
+    experiment: str,
+    spec: dict,
+    train_csv: str,
+    columns_json: str,
+    model_out: str,
+    history_out: str,
+    validation_csv: str | None = None,
+    tensorboard_dir: str | None = None,
+) -> pd.DataFrame:
+    """Build, train and save the experiment's model; return its history table."""
+    columns = load_columns(columns_json)
+    x_train, y_train = load_xy(train_csv, columns)
+    validation = load_xy(validation_csv, columns) if validation_csv else None
+    # the lesson sets the seed right before building, so weights match its code
+    keras.utils.set_random_seed(spec["seed"])
+    model = build_model(
+        spec["model"]["builder"],
+        input_shape=x_train.shape[1:],
+        n_outputs=y_train.shape[1],
+        args=spec["model"].get("args"),
+        adapt_data=x_train,
+        where=f"experiments.{experiment}.model",
+    )
+    training.compile_model(model, spec["training"])
+    model.summary(print_fn=print)
+    history = training.fit(model, x_train, y_train, spec["training"], validation, tensorboard_dir)
+    with atomic_path(model_out, suffix=".keras") as tmp:
+        model.save(tmp)
+    write_csv(history, history_out)
+    return history
+
+
+def _base_record(experiment: str, spec: dict, model: keras.Model, history_csv: str, raw_files: list[str],
+                 test_csv: str, device: str) -> dict:
+    history = pd.read_csv(history_csv)
+    return {
+        "experiment": experiment,
+        "dataset": spec["dataset"],
+        "description": spec.get("description", ""),
+        "n_parameters": int(model.count_params()),
+        "epochs_run": int(len(history)),
+        "test_set": {"file": Path(test_csv).name, "md5": md5sum(test_csv)},
+        "provenance": {
+            "dataset_md5": {Path(p).name: md5sum(p) for p in raw_files},
+            "config": spec,
+            "config_hash": provenance.config_hash(spec),
+            "git_commit": provenance.git_commit(),
+            "environment": provenance.environment(device),
+        },
+    }
+
+
+def evaluate_classifier(
+    experiment: str,
+    spec: dict,
+    model_path: str,
+    history_csv: str,
+    train_csv: str,
+    test_csv: str,
+    columns_json: str,
+    raw_files: list[str],
+    metrics_out: str,
+    predictions_out: str,
+    confusion_out: str,
+    device: str = "unknown",
+) -> dict:
+    """Evaluate the saved classifier on the test split; write metrics, predictions and confusion matrix."""
+    columns = load_columns(columns_json)
+    class_names = columns["class_names"]
+    model = keras.models.load_model(model_path)  # from disk, safe mode: the lesson's 'share' step
+    _, y_train = load_xy(train_csv, columns)
+    x_test, y_test = load_xy(test_csv, columns)
+    probabilities = model.predict(x_test, verbose=0)
+    true_idx, pred_idx = y_test.argmax(axis=1), probabilities.argmax(axis=1)
+    scores = evaluation.classification_metrics(true_idx, pred_idx, class_names)
+    baseline = evaluation.majority_baseline_accuracy(y_train.argmax(axis=1), true_idx)
+    record = _base_record(experiment, spec, model, history_csv, raw_files, test_csv, device)
+    record.update(
+        task="classification",
+        primary_metric={"name": "accuracy", "value": scores["accuracy"], "higher_is_better": True},
+        metrics=scores,
+        baseline={"name": "majority class of the training set", "accuracy": baseline},
+        beats_baseline=bool(scores["accuracy"] > baseline),
+    )
+    predictions = pd.DataFrame(probabilities, columns=[f"p_{c}" for c in class_names])
+    predictions.insert(0, "predicted", [class_names[i] for i in pred_idx])
+    predictions.insert(0, "true", [class_names[i] for i in true_idx])
+    predictions.insert(0, "split", "test")
+    write_csv(evaluation.confusion_frame(true_idx, pred_idx, class_names), confusion_out, index=True)
+    write_csv(predictions, predictions_out)
+    write_json(record, metrics_out)
+    return record
+

@@ -1,0 +1,64 @@
+"""Atomic file writes and small readers: a failed step never leaves a half-written file."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+@contextlib.contextmanager
+def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    suffix = suffix if suffix is not None else "".join(dest.suffixes) or ".tmp"
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".part{suffix}", dir=dest.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, dest)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_json(data: Any, dest: str | os.PathLike) -> None:
+    """Write ``data`` as sorted, indented JSON atomically."""
+    with atomic_path(dest) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Return the parsed JSON content of ``path``."""
+    return json.loads(Path(path).read_text())
+
+
+def write_csv(frame, dest: str | os.PathLike, index: bool = False) -> None:
+    """Write a pandas DataFrame to CSV atomically."""
+    with atomic_path(dest) as tmp:
+        frame.to_csv(tmp, index=index)
+
+
+def save_figure(fig, dest: str | os.PathLike, dpi: int = 100) -> None:
+    """Save a matplotlib figure atomically as PNG and close it."""
+    import matplotlib.pyplot as plt
+
+    with atomic_path(dest, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+    plt.close(fig)
+
+
+def md5sum(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Return the hex md5 digest of a file."""
+    digest = hashlib.md5()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

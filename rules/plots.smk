@@ -1,0 +1,33 @@
+# Figures drawn from result files; cheap, no TensorFlow.
+
+
+rule plot_training_curves:
+    input:
+        history="results/{dataset}/{experiment}/history.csv",
+    output:
+        "results/{dataset}/{experiment}/training_curves.png",
+    log:
+        "logs/{dataset}/{experiment}/plot_training_curves.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/plot_training_curves.tsv"
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    script:
+        "../scripts/plot_training_curves.py"
+
+
+rule plot_confusion_matrix:
+    input:
+        confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
+    output:
+        "results/{dataset}/{experiment}/confusion_matrix.png",
+    log:
+        "logs/{dataset}/{experiment}/plot_confusion_matrix.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/plot_confusion_matrix.tsv"
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    script:
+        "../scripts/plot_confusion_matrix.py"

@@ -1,0 +1,44 @@
+"""Shared start of every script: the repository on sys.path, output into the rule's log.
+
+Snakemake puts this directory on sys.path and sets ``__file__`` to the real script path,
+so the package ``dlwf`` in the repository root imports without installing anything.
+"""
+
+import os
+import sys
+import traceback
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dlwf.errors import DownloadError, TrainingError, WorkflowInputError  # noqa: E402
+
+USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError)
+
+
+def _redirect_to_log(path: str):
+    """Send stdout/stderr, including native TensorFlow logging, to ``path``; return the console."""
+    console = os.fdopen(os.dup(2), "w", buffering=1)
+    log = open(path, "w", buffering=1)
+    for fd in (1, 2):
+        os.dup2(log.fileno(), fd)
+    sys.stdout = sys.stderr = log
+    return console
+
+
+def run(main, snakemake) -> None:
+    """Run ``main(snakemake)`` logging to the rule's log; exit 1 with a one-line message on errors."""
+    console = _redirect_to_log(snakemake.log[0]) if snakemake.log else sys.stderr
+    try:
+        main(snakemake)
+    except USER_ERRORS as exc:
+        message = f"ERROR in rule {snakemake.rule}: {exc}"
+        print(message)
+        print(message, file=console)
+        sys.exit(1)
+    except Exception:
+        traceback.print_exc()
+        print(f"ERROR in rule {snakemake.rule}: unexpected failure, see {snakemake.log[0]}", file=console)
+        sys.exit(1)
+    finally:
+        sys.stdout.flush()

@@ -1,0 +1,12 @@
+"""Training and validation curves per metric, from history.csv."""
+
+from _rule import run
+
+from dlwf import plots
+
+
+def main(snakemake):
+    plots.save_training_curves(snakemake.input.history, snakemake.output[0], title=snakemake.wildcards.experiment)
+
+
+run(main, snakemake)
