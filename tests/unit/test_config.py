@@ -1,0 +1,71 @@
+"""The JSON schema accepts the default config and rejects bad ones, naming the key."""
+
+import copy
+
+import pytest
+import yaml
+from snakemake.utils import validate
+
+from dlwf.configcheck import config_errors, load_schema
+from tests.workflow import REPO, snakemake, write_config
+
+SCHEMA_PATH = REPO / "config" / "schema.yaml"
+
+
+@pytest.fixture(scope="module")
+def schema():
+    return load_schema(SCHEMA_PATH)
+
+
+@pytest.fixture
+def default_config():
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def test_default_config_is_valid_and_gets_defaults(default_config, schema):
+    assert config_errors(default_config, schema) == []
+    validate(default_config, str(SCHEMA_PATH))
+    assert default_config["download"]["attempts"] >= 1
+    assert default_config["experiments"]["dense10"]["enabled"] is True
+
+
+def _first_experiment(config):
+    return next(iter(config["experiments"]))
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda c, e: c.update(unknown_option=1), "config key unknown_option: unknown key"),
+        (lambda c, e: c["experiments"][e].update(epoch=3), "config key experiments.{e}.epoch: unknown key"),
+        (lambda c, e: c["experiments"][e]["training"].update(epochs=-5),
+         "config key experiments.{e}.training.epochs: -5 is less than the minimum of 1"),
+        (lambda c, e: c["experiments"][e]["training"].update(epochs=0),
+         "config key experiments.{e}.training.epochs: 0 is less than the minimum of 1"),
+        (lambda c, e: c["experiments"][e]["training"].update(epochs="ten"),
+         "config key experiments.{e}.training.epochs: 'ten' has the wrong type, expected integer"),
+        (lambda c, e: c["experiments"][e]["training"].update(loss="hinge"), "config key experiments.{e}.training.loss"),
+        (lambda c, e: c["datasets"]["penguins"]["files"][0].update(md5="xyz"),
+         "config key datasets.penguins.files.0.md5: 'xyz' does not match"),
+        (lambda c, e: c.update(train_threads=1.5), "config key train_threads: 1.5 has the wrong type"),
+    ],
+)
+def test_bad_config_names_the_key(default_config, schema, mutate, expected):
+    experiment = _first_experiment(default_config)
+    bad = copy.deepcopy(default_config)
+    mutate(bad, experiment)
+    problems = config_errors(bad, schema)
+    assert any(expected.format(e=experiment) in p for p in problems), problems
+
+
+def test_workflow_refuses_unknown_dataset_reference(workflow_dir):
+    overlay = write_config(workflow_dir, "bad.yaml", {"experiments": {"dense10": {"dataset": "penguinz"}}})
+    proc = snakemake(workflow_dir, "--dry-run", "--configfile", str(overlay), check=False)
+    assert proc.returncode != 0
+    assert "config key experiments.dense10.dataset: unknown dataset 'penguinz'" in proc.stderr + proc.stdout
+
+
+def test_workflow_reports_schema_errors_before_running(workflow_dir):
+    proc = snakemake(workflow_dir, "--dry-run", "--config", "train_threads=0", check=False)
+    assert proc.returncode != 0
+    assert "config key train_threads: 0 is less than the minimum of 1" in proc.stderr + proc.stdout
