@@ -1,0 +1,72 @@
+"""Train one experiment the plain way (in-process model.fit) and print the fit time as JSON.
+
+Run by benchmarks/run.py in a fresh process (TensorFlow's thread pools are fixed per
+process) on the split/prepared files the workflow produced, with the experiment's own
+config (read from its metrics.json), so the comparison uses the same data, seed and epochs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dlwf import runtime  # noqa: E402
+
+
+def tabular_data(workdir: Path, spec: dict):
+    from dlwf.tabular import load_columns, load_xy
+
+    split = workdir / "results" / spec["dataset"] / "split"
+    if spec.get("view"):
+        split = split / spec["view"]
+    columns = load_columns(split / "columns.json")
+    train = load_xy(split / "train.csv", columns)
+    validation = spec["training"].get("validation")
+    val = load_xy(split / f"{validation}.csv", columns) if validation else None
+    return train, val
+
+
+def build_tabular(spec: dict, train):
+    import keras
+
+    from dlwf.models import build_model
+
+    keras.utils.set_random_seed(spec["seed"])
+    return build_model(spec["model"]["builder"], train[0].shape[1:], train[1].shape[1],
+                       spec["model"].get("args"), adapt_data=train[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--workdir", required=True, type=Path)
+    parser.add_argument("--experiment", required=True)
+    parser.add_argument("--metrics", required=True, type=Path, help="the experiment's metrics.json")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    runtime.configure_tensorflow(args.threads)
+    from dlwf import training
+
+    spec = json.loads(args.metrics.read_text())["provenance"]["config"]
+    if "view" in spec or (args.workdir / "results" / spec["dataset"] / "split").is_dir():
+        train, val = tabular_data(args.workdir, spec)
+        model = build_tabular(spec, train)
+    else:
+        from dlwf import image_experiment
+
+        classes, train, val = image_experiment.load_data(
+            str(args.workdir / "results" / spec["dataset"] / "prepared"), spec)
+        model = image_experiment.build(args.experiment, spec, train[0].shape[1:], classes["n_classes"])
+    training.compile_model(model, spec["training"])
+    start = time.perf_counter()
+    history = training.fit(model, train[0], train[1], spec["training"], val)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"experiment": args.experiment, "fit_seconds": seconds, "epochs": len(history)}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Every rule declares what running it anywhere needs; the SLURM profiles match the rules' GPU requests."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from tests.rule_analysis import load_rules
+from tests.workflow import REPO
+
+SLURM_PROFILE = REPO / "profiles" / "slurm" / "config.yaml"
+CPU_PROFILE = REPO / "profiles" / "slurm-cpu" / "config.yaml"
+
+
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory):
+    return load_rules(tmp_path_factory.mktemp("rules"))
+
+
+def gpu_rules(rules) -> set[str]:
+    return {name for name, info in rules.items() if info.resources.get("gpu")}
+
+
+def test_every_rule_declares_log_benchmark_conda_and_threads(rules):
+    """`snakemake --lint` checks log and conda; benchmark and an explicit threads: are this project's rule."""
+    problems = []
+    for name, info in rules.items():
+        if info.norun:  # target rules such as `all`
+            continue
+        where = f"rule {name} ({info.smk.relative_to(REPO)})"
+        if not info.log:
+            problems.append(f"{where}: no log:")
+        if not info.benchmark:
+            problems.append(f"{where}: no benchmark:")
+        if info.conda_env is None:
+            problems.append(f"{where}: no conda:")
+        if not re.search(r"^\s+threads:", info.source, re.MULTILINE):
+            problems.append(f"{where}: no threads:")
+        # logs and benchmarks land in the directories the results contract names
+        if any(not str(f).startswith("logs/") for f in info.log):
+            problems.append(f"{where}: log {info.log} outside logs/")
+        if info.benchmark and not info.benchmark.startswith("benchmarks/"):
+            problems.append(f"{where}: benchmark {info.benchmark} outside benchmarks/")
+    assert not problems, "\n".join(problems)
+
+
+def test_downloads_run_on_the_submitting_host(rules):
+    """Compute nodes of many clusters have no internet: downloads are localrules."""
+    assert rules["download"].local
+
+
+def test_gpu_rules_request_exactly_one_gpu(rules):
+    assert gpu_rules(rules), "no rule declares resources: gpu=1"
+    for name in gpu_rules(rules):
+        assert rules[name].resources["gpu"] == 1, name
+        assert not rules[name].local, f"{name}: a GPU rule must not be a localrule"
+
+
+def load_profile(path):
+    profile = yaml.safe_load(path.read_text())
+    assert isinstance(profile, dict), path
+    return profile
+
+
+def test_slurm_profile():
+    profile = load_profile(SLURM_PROFILE)
+    assert profile["executor"] == "slurm"
+    assert profile["jobs"] >= 1 and profile["latency-wait"] >= 5
+    resources = profile["default-resources"]
+    assert resources["mem_mb"] > 0 and resources["runtime"] > 0
+    # partition and account are the user's to set: the file only shows them in comments
+    assert "slurm_partition" not in resources and "slurm_account" not in resources
+    text = SLURM_PROFILE.read_text()
+    assert "# slurm_partition:" in text and "# slurm_account:" in text and "gpu_model" in text
+
+
+def test_cpu_profile_drops_every_gpu_request(rules):
+    """profiles/slurm-cpu = profiles/slurm + `set-resources: {RULE: {gpu: 0}}` for each GPU rule."""
+    gpu_profile = load_profile(SLURM_PROFILE)
+    cpu_profile = load_profile(CPU_PROFILE)
+    overrides = cpu_profile.pop("set-resources")
+    gpu_profile.pop("set-resources", None)
+    assert cpu_profile == gpu_profile, "profiles/slurm-cpu must equal profiles/slurm apart from set-resources"
+    dropped = {name for name, resources in overrides.items() if resources.get("gpu") == 0}
+    assert dropped == gpu_rules(rules), (
+        f"profiles/slurm-cpu: set gpu: 0 for {sorted(gpu_rules(rules) - dropped)}; "
+        f"not GPU rules: {sorted(dropped - gpu_rules(rules))}"
+    )
+    assert set(overrides) <= set(rules), f"unknown rules in set-resources: {sorted(set(overrides) - set(rules))}"
