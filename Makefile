@@ -9,8 +9,10 @@ BIN := $(VENV)/bin
 CORES ?= all
 ARGS ?=
 PYTEST_ARGS ?=
+SLURM_VENV ?= .venv-slurm
+SLURM_PROFILE ?= profiles/slurm
 
-.PHONY: run test lint fast-tests dry-run report clean-results
+.PHONY: run test lint fast-tests dry-run report clean-results slurm-venv run-slurm
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +22,14 @@ $(BIN)/.installed: requirements.txt
 
 run: $(BIN)/.installed
 	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-incomplete $(ARGS)
+
+# SLURM (README, "Running on a SLURM cluster"): the executor plugin lives in $(SLURM_VENV), a venv
+# layered on $(VENV), never in $(VENV) itself (it slows every snakemake call where SLURM is installed).
+slurm-venv: $(BIN)/.installed
+	.ci/slurm/plugin-venv.sh $(SLURM_VENV) $(BIN)/python
+
+run-slurm: slurm-venv
+	$(SLURM_VENV)/bin/python -m snakemake --profile $(SLURM_PROFILE) $(ARGS)
 
 dry-run: $(BIN)/.installed
 	$(BIN)/snakemake --dry-run --quiet $(ARGS)

@@ -11,8 +11,12 @@ configfile: "config/config.yaml"
 include: "rules/common.smk"
 include: "rules/download.smk"
 include: "rules/penguins.smk"
+include: "rules/weather.smk"
 include: "rules/tabular.smk"
+include: "rules/images.smk"
+include: "rules/transfer.smk"
 include: "rules/plots.smk"
+include: "rules/report.smk"
 
 
 rule all:

@@ -12,9 +12,10 @@ import keras
 import pandas as pd
 
 from . import evaluation, provenance, training
+from .errors import WorkflowInputError
 from .fileio import atomic_path, md5sum, write_csv, write_json
-from .models import build_model
-from .tabular import load_columns, load_xy
+from .models import build_model, load_model_checked
+from .tabular import load_columns, load_xy, numeric_array, read_csv_checked
 
 
 def train_tabular(
@@ -87,7 +88,7 @@ def evaluate_classifier(
     """Evaluate the saved classifier on the test split; write metrics, predictions and confusion matrix."""
     columns = load_columns(columns_json)
     class_names = columns["class_names"]
-    model = keras.models.load_model(model_path)  # from disk, safe mode: the lesson's 'share' step
+    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share' step
     _, y_train = load_xy(train_csv, columns)
     x_test, y_test = load_xy(test_csv, columns)
     probabilities = model.predict(x_test, verbose=0)
@@ -111,3 +112,73 @@ def evaluate_classifier(
     write_json(record, metrics_out)
     return record
 
+
+
+def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) -> pd.DataFrame:
+    """Return true, predicted and baseline values of one split file, one row per sample."""
+    frame = read_csv_checked(csv, columns["features"] + columns["targets"] + [columns["baseline"]])
+    x = numeric_array(frame, columns["features"], csv)
+    # true and baseline values stay float64 as read, so the baseline RMSE is the lesson's number exactly
+    rows = pd.DataFrame({"split": [split] * len(frame)})
+    if columns.get("id_column") in frame:
+        rows[columns["id_column"]] = frame[columns["id_column"]].to_numpy()
+    rows["true"] = frame[columns["targets"][0]].to_numpy(dtype="float64")
+    rows["predicted"] = model.predict(x, verbose=0).reshape(len(frame)).astype("float64")
+    rows["baseline"] = frame[columns["baseline"]].to_numpy(dtype="float64")
+    return rows
+
+
+def evaluate_regressor(
+    experiment: str,
+    spec: dict,
+    model_path: str,
+    history_csv: str,
+    train_csv: str,
+    test_csv: str,
+    columns_json: str,
+    raw_files: list[str],
+    metrics_out: str,
+    predictions_out: str,
+    validation_csv: str | None = None,
+    device: str = "unknown",
+) -> dict:
+    """Evaluate the saved regressor and the split's baseline column on every split; write metrics and predictions.
+
+    ``columns.json`` names the single target and a ``baseline`` column holding the baseline's
+    prediction (for weather: today's value); RMSEs are compared on the same rows.
+    """
+    columns = load_columns(columns_json)
+    if columns["task"] != "regression" or len(columns["targets"]) != 1 or "baseline" not in columns:
+        raise WorkflowInputError(
+            f"{columns_json}: evaluate_regressor needs task 'regression', one target and a 'baseline' column"
+        )
+    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share' step
+    files = {"train": train_csv, "validation": validation_csv, "test": test_csv}
+    predictions = pd.concat(
+        [_regression_rows(model, split, csv, columns) for split, csv in files.items() if csv], ignore_index=True
+    )
+    model_rmse, baseline_rmse = {}, {}
+    for split, rows in predictions.groupby("split", sort=False):
+        model_rmse[split] = evaluation.rmse(rows["true"], rows["predicted"])
+        baseline_rmse[split] = evaluation.rmse(rows["true"], rows["baseline"])
+    record = _base_record(experiment, spec, model, history_csv, raw_files, test_csv, device)
+    record.update(
+        task="regression",
+        target=columns["targets"][0],
+        primary_metric={"name": "rmse", "value": model_rmse["test"], "higher_is_better": False},
+        metrics={"rmse": model_rmse["test"], "rmse_by_split": model_rmse},
+        baseline={
+            "name": columns.get("baseline_name", columns["baseline"]),
+            "column": columns["baseline"],
+            "rmse": baseline_rmse["test"],
+            "rmse_by_split": baseline_rmse,
+        },
+        beats_baseline=bool(model_rmse["test"] < baseline_rmse["test"]),
+    )
+    # early stopping ended training before its maximum number of epochs
+    record["stopped_early"] = bool(spec["training"].get("early_stopping")) and (
+        record["epochs_run"] < spec["training"]["epochs"]
+    )
+    write_csv(predictions, predictions_out)
+    write_json(record, metrics_out)
+    return record

@@ -52,6 +52,7 @@ def make_callbacks(training: dict, tensorboard_dir: str | Path | None = None) ->
             keras.callbacks.EarlyStopping(
                 monitor=stop.get("monitor", "val_loss"),
                 patience=stop.get("patience", 10),
+                min_delta=stop.get("min_delta", 0.0),
                 restore_best_weights=stop.get("restore_best_weights", False),
             )
         )

@@ -4,6 +4,8 @@ localrules:
 
 
 rule download:
+    input:
+        code=package_code("download"),
     output:
         data="resources/{dataset}/{filename}",
         provenance="resources/{dataset}/{filename}.provenance.json",

@@ -4,6 +4,7 @@
 rule prepare_penguins:
     input:
         raw=lambda wc: raw_files(wc.dataset)[0],
+        code=package_code("penguins", "tabular"),
     output:
         prepared="results/{dataset}/prepared.csv",
     log:
@@ -22,6 +23,7 @@ rule prepare_penguins:
 rule split_penguins:
     input:
         prepared="results/{dataset}/prepared.csv",
+        code=package_code("penguins", "tabular"),
     output:
         train="results/{dataset}/split/train.csv",
         test="results/{dataset}/split/test.csv",
@@ -44,6 +46,7 @@ rule split_penguins:
 rule plot_penguins_pairplot:
     input:
         prepared="results/{dataset}/prepared.csv",
+        code=package_code("penguins", "tabular", "plots"),
     output:
         "results/{dataset}/exploration/pairplot.png",
     log:

@@ -4,6 +4,7 @@
 rule plot_training_curves:
     input:
         history="results/{dataset}/{experiment}/history.csv",
+        code=package_code("plots"),
     output:
         "results/{dataset}/{experiment}/training_curves.png",
     log:
@@ -20,6 +21,7 @@ rule plot_training_curves:
 rule plot_confusion_matrix:
     input:
         confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
+        code=package_code("plots"),
     output:
         "results/{dataset}/{experiment}/confusion_matrix.png",
     log:

@@ -42,6 +42,15 @@ def test_results_contract(penguins_run):
     assert (workdir / "benchmarks/penguins/dense10/train.tsv").exists()
 
 
+def test_leaderboard_has_one_row_per_experiment(penguins_run):
+    workdir, _ = penguins_run
+    board = pd.read_csv(workdir / "results/leaderboard.csv")
+    assert list(board["experiment"]) == ["dense10_normalized", "dense10"]  # best first
+    assert board["comparison_group"].nunique() == 1
+    assert (board["training_seconds"] > 0).all()
+    assert "compared only within a group" in (workdir / "results/leaderboard.html").read_text()
+
+
 def test_split_sizes(penguins_run):
     workdir, _ = penguins_run
     train = pd.read_csv(workdir / "results/penguins/split/train.csv")
@@ -85,7 +94,7 @@ def test_changing_epochs_reruns_only_that_experiment(penguins_run):
     changed_path = write_config(workdir, "changed.yaml", changed)
     jobs = planned_jobs(workdir, "--configfile", str(changed_path))
     assert jobs == {"train_tabular": 1, "evaluate_classifier": 1, "plot_training_curves": 1,
-                    "plot_confusion_matrix": 1, "all": 1}
+                    "plot_confusion_matrix": 1, "leaderboard": 1, "all": 1}
     dry = snakemake(workdir, "--dry-run", "--configfile", str(changed_path)).stdout
     outputs = [line for line in dry.splitlines() if line.strip().startswith("output:")]
     assert any("results/penguins/dense10/model.keras" in line for line in outputs)

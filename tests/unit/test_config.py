@@ -69,3 +69,19 @@ def test_workflow_reports_schema_errors_before_running(workflow_dir):
     proc = snakemake(workflow_dir, "--dry-run", "--config", "train_threads=0", check=False)
     assert proc.returncode != 0
     assert "config key train_threads: 0 is less than the minimum of 1" in proc.stderr + proc.stdout
+
+
+def test_workflow_refuses_a_reserved_experiment_id(workflow_dir):
+    spec = {"dataset": "penguins", "model": {"builder": "dense"}, "training": {"epochs": 1, "loss": "mse"}}
+    overlay = write_config(workflow_dir, "bad.yaml", {"experiments": {"split": spec}})
+    proc = snakemake(workflow_dir, "--dry-run", "--configfile", str(overlay), check=False)
+    assert proc.returncode != 0
+    assert "config key experiments.split: 'split' is reserved for workflow files; choose another experiment id" in (
+        proc.stderr + proc.stdout
+    )
+
+
+def test_target_naming_an_unknown_experiment_is_refused(workflow_dir):
+    proc = snakemake(workflow_dir, "--dry-run", "results/penguins/dense11/metrics.json", check=False)
+    assert proc.returncode != 0
+    assert "No rule to produce results/penguins/dense11/metrics.json" in proc.stderr + proc.stdout

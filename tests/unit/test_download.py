@@ -69,7 +69,9 @@ def test_checksum_mismatch_fails_and_leaves_no_file(server, tmp_path):
 def test_http_500_is_retried_then_succeeds(server, tmp_path):
     base, handler = server
     handler.script["/flaky.csv"] = [500, 503, 200]
-    download.fetch(f"{base}/flaky.csv", tmp_path / "f.csv", md5=PAYLOAD_MD5, attempts=3, backoff=0.01, log=lambda m: None)
+    download.fetch(
+        f"{base}/flaky.csv", tmp_path / "f.csv", md5=PAYLOAD_MD5, attempts=3, backoff=0.01, log=lambda m: None
+    )
     assert handler.hits["/flaky.csv"] == 3
     assert (tmp_path / "f.csv").read_bytes() == PAYLOAD
 
@@ -98,7 +100,9 @@ def test_connection_refused_is_retried_then_reported(tmp_path):
         port = sock.getsockname()[1]
     messages = []
     with pytest.raises(DownloadError, match="connection failed"):
-        download.fetch(f"http://127.0.0.1:{port}/x.csv", tmp_path / "x.csv", attempts=2, backoff=0.01, log=messages.append)
+        download.fetch(
+            f"http://127.0.0.1:{port}/x.csv", tmp_path / "x.csv", attempts=2, backoff=0.01, log=messages.append
+        )
     assert len(messages) == 1 and "retrying" in messages[0]
     assert list(tmp_path.iterdir()) == []
 

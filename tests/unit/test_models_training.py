@@ -15,7 +15,6 @@ from dlwf.errors import TrainingError, WorkflowInputError  # noqa: E402
 from dlwf.models import build_model  # noqa: E402
 
 
-
 @pytest.fixture(autouse=True)
 def seeded():
     # op determinism is on (as in the workflow): random ops need a seed

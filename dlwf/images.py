@@ -1,0 +1,354 @@
+"""Episodes 4-5: image datasets in the Dollar Street 10 file layout.
+
+A prepared image dataset is a directory with ``train_images.npy`` (N, H, W, 3) uint8,
+``train_labels.npy`` (N,) int64, ``test_images.npy``, ``test_labels.npy`` and
+``classes.json`` (class names, image shape, counts). The test files are the validation
+set, as in the lesson. Every array is loaded with ``allow_pickle=False`` and checked here;
+:func:`scale` is the one place where pixels become floats in [0, 1].
+
+Sources: four ``.npy`` files (Dollar Street 10 from Zenodo, any local directory in that
+layout) or the official CIFAR-10 python tarball, converted by :func:`read_cifar10_tarball`
+without extracting anything to disk and with an unpickler that can only build numpy arrays.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+import tarfile
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+
+from .errors import WorkflowInputError
+from .fileio import atomic_path, read_json, write_json
+
+PARTS = ("train", "test")
+FILES = {
+    part: {"images": f"{part}_images.npy", "labels": f"{part}_labels.npy"} for part in PARTS
+}
+RAW_NPY_FILES = [FILES[p][k] for p in PARTS for k in ("images", "labels")]
+CLASSES_FILE = "classes.json"
+NPY_MAGIC = b"\x93NUMPY"
+
+
+# ---------------------------------------------------------------------------- loading
+
+
+def _load_npy(path: Path) -> np.ndarray:
+    """Return the array in ``path``; refuse pickled (object) arrays and non-npy files."""
+    try:
+        with open(path, "rb") as handle:
+            magic = handle.read(6)
+    except FileNotFoundError as exc:
+        raise WorkflowInputError(f"{path}: file not found") from exc
+    if magic != NPY_MAGIC:
+        raise WorkflowInputError(
+            f"{path}: not a valid .npy file (it starts with {magic!r}, not the .npy header); "
+            "a failed download often leaves an HTML page"
+        )
+    try:
+        array = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise WorkflowInputError(
+                f"{path}: holds a pickled object array, which this workflow refuses to load "
+                "(unpickling can run arbitrary code); save plain numeric arrays with np.save"
+            ) from exc
+        raise WorkflowInputError(f"{path}: not a valid .npy file ({exc})") from exc
+    except (OSError, EOFError) as exc:
+        raise WorkflowInputError(f"{path}: not a valid .npy file ({exc})") from exc
+    if not isinstance(array, np.ndarray):  # np.load of an .npz gives an NpzFile
+        raise WorkflowInputError(f"{path}: expected a single array saved with np.save, not an archive")
+    return array
+
+
+def check_images(images: np.ndarray, where: str | Path) -> np.ndarray:
+    """Return ``images`` as uint8 (N, H, W, 3); raise naming ``where`` on a wrong shape, dtype or range."""
+    if images.dtype == object or images.dtype.kind not in "ui":
+        raise WorkflowInputError(
+            f"{where}: images must hold integer pixel values 0..255 (uint8), got dtype {images.dtype}; "
+            "the workflow scales images to [0, 1] itself"
+        )
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise WorkflowInputError(
+            f"{where}: images must have shape (N, height, width, 3) (RGB), got {images.shape}"
+        )
+    if images.shape[0] == 0 or images.shape[1] == 0 or images.shape[2] == 0:
+        raise WorkflowInputError(f"{where}: no images (shape {images.shape})")
+    low, high = int(images.min()), int(images.max())
+    if low < 0 or high > 255:
+        raise WorkflowInputError(f"{where}: pixel values must lie in 0..255, found {low}..{high}")
+    return images.astype(np.uint8, copy=False)
+
+
+def check_labels(labels: np.ndarray, n_classes: int, where: str | Path) -> np.ndarray:
+    """Return ``labels`` as int64 (N,); accept (N,) or (N, 1); raise on a wrong shape, dtype or range."""
+    if labels.dtype == object or labels.dtype.kind not in "ui":
+        raise WorkflowInputError(
+            f"{where}: labels must be integer class indices, got dtype {labels.dtype}"
+        )
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise WorkflowInputError(
+            f"{where}: labels must have shape (N,) or (N, 1) (one class index per image), got {labels.shape}"
+        )
+    if labels.size:
+        low, high = int(labels.min()), int(labels.max())
+        if low < 0 or high >= n_classes:
+            raise WorkflowInputError(
+                f"{where}: labels must lie in 0..{n_classes - 1} ({n_classes} class names configured), "
+                f"found {low}..{high}"
+            )
+    return labels.astype(np.int64)
+
+
+def check_pair(images: np.ndarray, labels: np.ndarray, images_where, labels_where, n_classes: int):
+    """Return the checked (images, labels) of one split; their counts must agree."""
+    images = check_images(images, images_where)
+    labels = check_labels(labels, n_classes, labels_where)
+    if len(images) != len(labels):
+        raise WorkflowInputError(
+            f"{labels_where}: {len(labels)} labels but {images_where} holds {len(images)} images; "
+            "the two files must describe the same images in the same order"
+        )
+    return images, labels
+
+
+def load_arrays(images_path: str | Path, labels_path: str | Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (images uint8 (N, H, W, 3), labels int64 (N,)) from two .npy files, validated."""
+    images_path, labels_path = Path(images_path), Path(labels_path)
+    return check_pair(_load_npy(images_path), _load_npy(labels_path), images_path, labels_path, n_classes)
+
+
+def load_labels(labels_path: str | Path, n_classes: int) -> np.ndarray:
+    """Return the validated int64 (N,) labels of one .npy file (without loading the images)."""
+    labels_path = Path(labels_path)
+    return check_labels(_load_npy(labels_path), n_classes, labels_path)
+
+
+def scale(images: np.ndarray) -> np.ndarray:
+    """Return uint8 pixel values 0..255 as float32 in [0, 1] (the lesson's normalisation)."""
+    return np.asarray(images, dtype=np.float32) / np.float32(255.0)
+
+
+def read_classes(prepared: str | Path) -> dict:
+    """Return ``classes.json`` (class_names, n_classes, image_shape, counts) of a prepared dataset.
+
+    ``prepared`` is the prepared directory or the classes.json file itself.
+    """
+    path = Path(prepared)
+    if path.is_dir():
+        path = path / CLASSES_FILE
+    try:
+        classes = read_json(path)
+    except FileNotFoundError as exc:
+        raise WorkflowInputError(f"{path}: file not found; run the prepare_images rule first") from exc
+    for key in ("class_names", "n_classes", "image_shape"):
+        if key not in classes:
+            raise WorkflowInputError(f"{path}: key {key!r} is missing")
+    return classes
+
+
+def load_split(prepared_dir: str | Path, part: str, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the validated (images uint8, labels int64) of ``part`` ('train' or 'test') of a prepared dataset."""
+    if part not in FILES:
+        raise ValueError(f"part must be one of {PARTS}, got {part!r}")
+    prepared_dir = Path(prepared_dir)
+    return load_arrays(prepared_dir / FILES[part]["images"], prepared_dir / FILES[part]["labels"], n_classes)
+
+
+# ---------------------------------------------------------------------------- CIFAR-10 tarball
+
+CIFAR_DIR = "cifar-10-batches-py"
+CIFAR_TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+CIFAR_TEST_BATCH = "test_batch"
+CIFAR_META = "batches.meta"
+
+
+def _numpy_reconstruct():
+    try:
+        from numpy._core.multiarray import _reconstruct
+    except ImportError:  # numpy < 2
+        from numpy.core.multiarray import _reconstruct
+    return _reconstruct
+
+
+class _ArrayOnlyUnpickler(pickle.Unpickler):
+    """Unpickler that builds dicts, lists, bytes, str, numbers and numpy arrays, nothing else.
+
+    Plain ``pickle.load`` would run any callable the file names; CIFAR-10's batches only
+    need numpy's array reconstruction, so every other global is refused.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): _numpy_reconstruct,
+        ("numpy._core.multiarray", "_reconstruct"): _numpy_reconstruct,
+        ("numpy", "ndarray"): lambda: np.ndarray,
+        ("numpy", "dtype"): lambda: np.dtype,
+        # protocol-2 pickles written by Python 3 encode bytes with _codecs.encode(str, 'latin1')
+        ("_codecs", "encode"): lambda: __import__("codecs").encode,
+    }
+
+    def find_class(self, module, name):
+        factory = self.ALLOWED.get((module, name))
+        if factory is None:
+            raise pickle.UnpicklingError(f"refusing to load global {module}.{name}")
+        return factory()
+
+
+def restricted_unpickle(data: bytes, where: str) -> object:
+    """Return the object pickled in ``data``, allowing only plain containers and numpy arrays."""
+    try:
+        return _ArrayOnlyUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except Exception as exc:  # noqa: BLE001 - any failure means the file is not a CIFAR batch
+        raise WorkflowInputError(f"{where}: not a CIFAR-10 python batch ({exc})") from exc
+
+
+def _decode_keys(obj: dict) -> dict:
+    return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def _safe_member_name(name: str, archive: str) -> PurePosixPath:
+    path = PurePosixPath(name)
+    if path.is_absolute() or ".." in path.parts or "\\" in name:
+        raise WorkflowInputError(
+            f"{archive}: archive member {name!r} would escape the extraction directory; refusing the archive"
+        )
+    return path
+
+
+def _cifar_batch(blob: bytes, where: str) -> tuple[np.ndarray, np.ndarray]:
+    batch = restricted_unpickle(blob, where)
+    if not isinstance(batch, dict):
+        raise WorkflowInputError(f"{where}: expected a dict, got {type(batch).__name__}")
+    batch = _decode_keys(batch)
+    if "data" not in batch or "labels" not in batch:
+        raise WorkflowInputError(f"{where}: keys 'data' and 'labels' expected, found {sorted(batch)}")
+    data, labels = batch["data"], batch["labels"]
+    if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+        raise WorkflowInputError(f"{where}: 'data' must be a uint8 array of shape (N, 3072)")
+    if not isinstance(labels, list) or not all(isinstance(v, int) for v in labels):
+        raise WorkflowInputError(f"{where}: 'labels' must be a list of integers")
+    # rows hold the red, green and blue 32x32 planes one after the other
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    return np.ascontiguousarray(images), np.asarray(labels, dtype=np.int64)
+
+
+def read_cifar10_tarball(path: str | Path) -> dict:
+    """Return {'train': (images, labels), 'test': (...), 'label_names': [...]} from cifar-10-python.tar.gz.
+
+    Members are read in memory (nothing is extracted); names that would escape the archive's
+    directory, links and missing batches are refused.
+    """
+    path = Path(path)
+    blobs: dict[str, bytes] = {}
+    try:
+        with tarfile.open(path, "r:*") as tar:
+            for member in tar.getmembers():
+                name = _safe_member_name(member.name, str(path))
+                if member.issym() or member.islnk():
+                    raise WorkflowInputError(f"{path}: archive member {member.name!r} is a link; refusing the archive")
+                if member.isfile() and len(name.parts) == 2 and name.parts[0] == CIFAR_DIR:
+                    handle = tar.extractfile(member)
+                    blobs[name.parts[1]] = handle.read() if handle else b""
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise WorkflowInputError(f"{path}: not a readable tar archive ({exc})") from exc
+    missing = [n for n in CIFAR_TRAIN_BATCHES + [CIFAR_TEST_BATCH, CIFAR_META] if n not in blobs]
+    if missing:
+        raise WorkflowInputError(
+            f"{path}: not the CIFAR-10 python archive; missing {[f'{CIFAR_DIR}/{m}' for m in missing]}"
+        )
+    train = [_cifar_batch(blobs[n], f"{path}:{CIFAR_DIR}/{n}") for n in CIFAR_TRAIN_BATCHES]
+    test = _cifar_batch(blobs[CIFAR_TEST_BATCH], f"{path}:{CIFAR_DIR}/{CIFAR_TEST_BATCH}")
+    meta = restricted_unpickle(blobs[CIFAR_META], f"{path}:{CIFAR_DIR}/{CIFAR_META}")
+    meta = _decode_keys(meta) if isinstance(meta, dict) else {}
+    label_names = [n.decode() if isinstance(n, bytes) else str(n) for n in meta.get("label_names", [])]
+    return {
+        "train": (np.concatenate([b[0] for b in train]), np.concatenate([b[1] for b in train])),
+        "test": test,
+        "label_names": label_names,
+    }
+
+
+# ---------------------------------------------------------------------------- prepare
+
+
+def _subset(images: np.ndarray, labels: np.ndarray, n: int | None, part: str, where: str):
+    if n is None:
+        return images, labels
+    if n > len(images):
+        raise WorkflowInputError(
+            f"{where}: subset.{part} asks for the first {n} images but the {part} set has only {len(images)}"
+        )
+    return images[:n], labels[:n]
+
+
+def prepare(
+    raw_files: list[str],
+    out_dir: str | Path,
+    class_names: list[str],
+    source_format: str = "npy",
+    subset: dict | None = None,
+    where: str = "dataset",
+) -> dict:
+    """Validate (and convert) a raw image dataset into ``out_dir``; return the classes.json record.
+
+    ``raw_files`` are the four .npy files (any order, matched by name) or the CIFAR-10 tarball;
+    ``subset`` {'train': n, 'test': m} keeps the first n/m images (the workshops' ``n``).
+    """
+    n_classes = len(class_names)
+    subset = subset or {}
+    if source_format == "npy":
+        by_name = {Path(p).name: Path(p) for p in raw_files}
+        missing = [n for n in RAW_NPY_FILES if n not in by_name]
+        if missing:
+            raise WorkflowInputError(f"{where}.files: missing file(s) {missing} of the image layout")
+        splits = {
+            part: load_arrays(by_name[FILES[part]["images"]], by_name[FILES[part]["labels"]], n_classes)
+            for part in PARTS
+        }
+    elif source_format == "cifar10_python":
+        if len(raw_files) != 1:
+            raise WorkflowInputError(f"{where}.files: format cifar10_python expects one file, the tarball")
+        content = read_cifar10_tarball(raw_files[0])
+        if content["label_names"] and content["label_names"] != list(class_names):
+            raise WorkflowInputError(
+                f"{where}.class_names: {list(class_names)} differ from the archive's label names "
+                f"{content['label_names']}"
+            )
+        splits = {
+            part: check_pair(*content[part], f"{raw_files[0]} ({part} images)", f"{raw_files[0]} ({part} labels)",
+                             n_classes)
+            for part in PARTS
+        }
+    else:
+        raise WorkflowInputError(f"{where}.format: unknown format {source_format!r}")
+
+    splits = {part: _subset(*splits[part], subset.get(part), part, where) for part in PARTS}
+    shapes = {part: splits[part][0].shape[1:] for part in PARTS}
+    if shapes["train"] != shapes["test"]:
+        raise WorkflowInputError(
+            f"{where}: train images are {shapes['train']} but test images are {shapes['test']}; "
+            "both sets must have the same image size"
+        )
+    out_dir = Path(out_dir)
+    for part in PARTS:
+        images, labels = splits[part]
+        for kind, array in (("images", images), ("labels", labels)):
+            with atomic_path(out_dir / FILES[part][kind], suffix=".npy") as tmp:
+                np.save(tmp, array, allow_pickle=False)
+    record = {
+        "class_names": list(class_names),
+        "n_classes": n_classes,
+        "image_shape": list(shapes["train"]),
+        "counts": {part: int(len(splits[part][1])) for part in PARTS},
+        "class_counts": {
+            part: {name: int(np.sum(splits[part][1] == i)) for i, name in enumerate(class_names)} for part in PARTS
+        },
+        "source_format": source_format,
+        "subset": {part: subset.get(part) for part in PARTS},
+    }
+    write_json(record, out_dir / CLASSES_FILE)
+    return record

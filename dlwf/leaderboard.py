@@ -1,0 +1,116 @@
+"""The lesson's outlook: one central table of every result, compared on identical test sets."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from .fileio import read_json
+
+COLUMNS = [
+    "comparison_group", "dataset", "experiment", "description", "model", "seed", "repeat_of",
+    "metric", "value", "baseline", "beats_baseline", "higher_is_better", "epochs_run", "n_parameters",
+    "training_seconds", "test_set", "test_set_md5", "dataset_md5", "git_commit", "config_hash",
+]
+
+
+def training_seconds(benchmark_dir: str | Path) -> float | None:
+    """Return the wall seconds of the experiment's training jobs from Snakemake benchmark files."""
+    files = [p for p in Path(benchmark_dir).glob("*.tsv") if p.name.startswith(("train", "tune", "features"))]
+    if not files:
+        return None
+    return float(sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in files))
+
+
+def baseline_value(record: dict) -> float | None:
+    """Return the baseline's value of the record's primary metric, if any."""
+    name = record["primary_metric"]["name"]
+    baseline = record.get("baseline") or {}
+    for key in (name, f"test_{name}", "value"):
+        if key in baseline:
+            return float(baseline[key])
+    return None
+
+
+def row(record: dict, benchmark_dir: str | Path | None = None) -> dict:
+    """Return one leaderboard row from a metrics.json record."""
+    prov = record.get("provenance", {})
+    config = prov.get("config", {})
+    dataset_md5 = ",".join(f"{k}:{v}" for k, v in sorted(prov.get("dataset_md5", {}).items()))
+    test_md5 = record["test_set"]["md5"]
+    group = hashlib.sha256(f"{dataset_md5}|{test_md5}".encode()).hexdigest()[:8]
+    return {
+        "comparison_group": group,
+        "dataset": record["dataset"],
+        "experiment": record["experiment"],
+        "description": record.get("description", ""),
+        "model": config.get("model", {}).get("builder", ""),
+        "seed": config.get("seed"),
+        "repeat_of": config.get("repeat_of") or record["experiment"],
+        "metric": record["primary_metric"]["name"],
+        "value": record["primary_metric"]["value"],
+        "baseline": baseline_value(record),
+        "beats_baseline": record.get("beats_baseline"),
+        "higher_is_better": record["primary_metric"].get("higher_is_better", True),
+        "epochs_run": record.get("epochs_run"),
+        "n_parameters": record.get("n_parameters"),
+        "training_seconds": training_seconds(benchmark_dir) if benchmark_dir else None,
+        "test_set": record["test_set"].get("file", ""),
+        "test_set_md5": test_md5,
+        "dataset_md5": dataset_md5,
+        "git_commit": prov.get("git_commit", "unknown"),
+        "config_hash": prov.get("config_hash", ""),
+    }
+
+
+def build(metrics_files: list[str], benchmark_dirs: list[str | None] | None = None) -> pd.DataFrame:
+    """Return the leaderboard: one row per experiment (and seed), best first within each test set."""
+    benchmark_dirs = benchmark_dirs or [None] * len(metrics_files)
+    rows = [row(read_json(m), b) for m, b in zip(metrics_files, benchmark_dirs, strict=True)]
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    if table.empty:
+        return table
+    table["_rank"] = table["value"].where(table["higher_is_better"], -table["value"])
+    table = table.sort_values(["dataset", "comparison_group", "metric", "_rank"], ascending=[True, True, True, False])
+    return table.drop(columns="_rank").reset_index(drop=True)
+
+
+def to_html(table: pd.DataFrame) -> str:
+    """Return a standalone HTML page with one table per comparison group."""
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
+        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#eee}</style></head><body>",
+        "<h1>Results of every experiment</h1>",
+        "<p>Rows are compared only within a group: same dataset files (md5) and the identical test set "
+        "(same md5, so the same split). Numbers from different groups are not comparable.</p>",
+    ]
+    shown = ["experiment", "description", "model", "seed", "metric", "value", "baseline", "beats_baseline",
+             "epochs_run", "n_parameters", "training_seconds", "git_commit", "config_hash"]
+    for (dataset, group), frame in table.groupby(["dataset", "comparison_group"], sort=False):
+        first = frame.iloc[0]
+        parts.append(
+            f"<h2>{html.escape(str(dataset))}: test set {html.escape(str(first['test_set']))} "
+            f"(md5 {html.escape(str(first['test_set_md5']))}, group {html.escape(str(group))})</h2>"
+        )
+        parts.append(frame[shown].to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True))
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def summarise_repeats(metrics_files: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Return (one row per seed, summary with mean/std/min/max of metric, baseline and epochs)."""
+    table = build(metrics_files).sort_values("seed").reset_index(drop=True)
+    columns = ["value", "baseline", "epochs_run"]
+    stats = table[columns].astype(float).agg(["mean", "std", "min", "max"])
+    summary = {
+        "experiment": str(table["repeat_of"].iloc[0]),
+        "metric": str(table["metric"].iloc[0]),
+        "seeds": [int(s) for s in table["seed"]],
+        "n": int(len(table)),
+        **{f"{col}_{stat}": float(stats.loc[stat, col]) for col in columns for stat in stats.index},
+    }
+    return table[["experiment", "seed", "metric", "value", "baseline", "epochs_run"]], summary

@@ -1,0 +1,470 @@
+"""Episode 5, transfer learning: a frozen pretrained base whose features are computed once.
+
+The lesson trains ``head(base(upscale(images)))`` and so runs the whole frozen base forward
+for every image in every epoch. The base is frozen and its BatchNormalization layers run in
+inference mode, so its output for an image never changes. Here the base runs ONCE per
+dataset and base configuration (:func:`compute_features`), the head trains on the stored
+features in seconds (:func:`train_head`), and :func:`assemble` joins the saved feature
+extractor and the trained head into one ``model.keras`` that predicts from raw images;
+:func:`evaluate_transfer` evaluates THAT model on the raw validation images and checks that
+it agrees with the head on the cached features.
+
+The ``base_model`` block of a transfer experiment (defaults in :data:`DEFAULTS`):
+
+``name``
+    ``DenseNet121`` (the lesson), ``MobileNet``, ``MobileNetV2`` or ``ResNet50``.
+``weights``
+    ``imagenet``: Keras downloads the base's "notop" ImageNet weights once and keeps them in
+    ``$KERAS_HOME/models/`` (``~/.keras/models/`` by default; ``/tmp/.keras/models/`` when the
+    home directory is not writable), checking the file's md5 on every use. Offline, put the
+    file there yourself, e.g. for DenseNet121
+    ``densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5`` (md5
+    ``30ee3e1110167f948a6b9946edeeb738``) from
+    https://storage.googleapis.com/tensorflow/keras-applications/densenet/ (a file with a
+    different md5 is deleted and downloaded again), or give its path as ``weights``.
+    A path: a local weights file, loaded with ``load_weights``. It holds the base without
+    its ImageNet classifier ("notop", as Keras downloads it), or, with
+    ``weights_include_top: true``, a full model WITH its classifier (e.g. a Keras 2 ``.h5``
+    model that Keras 3 cannot ``load_model``): that file is loaded into the architecture
+    built with its top and the base's layers take their weights by name.
+    ``null``: random initialisation (seed 0), for smoke tests only; ``base.json`` and
+    ``metrics.json`` say ``pretrained: false``.
+``input_size``
+    Images are resized, keeping their aspect ratio and padding with black, to this square
+    size (the lesson: 160) by a ``keras.layers.Resizing`` layer inside the model. For square
+    images it equals the lesson's ``tf.image.resize_with_pad``; for non-square ones the
+    border row next to the padding differs (Keras pads first, then resizes).
+``alpha``
+    Width multiplier of MobileNet / MobileNetV2 (null: Keras' default 1.0).
+``pooling``
+    ``max`` (the lesson) or ``avg``: how the base's last feature map becomes a vector.
+``preprocess``
+    ``base``: the input scaling the base was trained with, as serialisable layers in the model
+    (what ``keras.applications.<module>.preprocess_input`` does to 0..255 pixels: DenseNet121
+    subtracts the ImageNet mean and divides by its standard deviation; MobileNet/MobileNetV2
+    map to [-1, 1]; ResNet50 flips RGB to BGR and subtracts the BGR means on the 0..255 scale).
+    ``none``: feed the [0, 1]-scaled images unchanged. The lesson does this for DenseNet121
+    (it never calls ``preprocess_input``), so the lesson's experiment sets ``none``; the
+    ImageNet weights were trained on normalised inputs, so ``base`` is the default.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+from . import evaluation, training
+from .errors import TrainingError, WorkflowInputError
+from .fileio import atomic_path, md5sum, read_json, write_csv, write_json
+from .images import FILES, load_split, read_classes, scale
+from .models import build_model, load_model_checked, register
+from .transfer_config import (  # noqa: F401 - re-exported: the base_model block's API
+    ARCHITECTURES,
+    DEFAULTS,
+    RANDOM_INIT_SEED,
+    Architecture,
+    base_config,
+    base_id,
+    describe_weights,
+    weights_path,
+)
+
+IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)  # 'torch' mode, on [0, 1] pixels
+IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # 'caffe' mode, on 0..255 pixels
+BATCH_SIZE = 64  # images per forward pass of the base (memory, not results)
+TOLERANCE = 1e-5  # assembled model vs head on cached features, max |logit difference|
+OFFLINE_HINT = (
+    "Keras downloads the ImageNet weights into $KERAS_HOME/models/ (default ~/.keras/models/). Without "
+    "internet, copy the file it names above into that directory (its md5 is checked; for DenseNet121 "
+    "densenet121_weights_tf_dim_ordering_tf_kernels_notop.h5, md5 30ee3e1110167f948a6b9946edeeb738), or set "
+    "the weights key to the path of a local weights file, or to null for an untrained base (smoke tests only)"
+)
+
+
+# ---------------------------------------------------------------------------- building the base
+
+
+def preprocessing_layer(mode: str) -> keras.layers.Layer:
+    """Return a serialisable layer doing ``preprocess_input(255 * x)`` of keras' ``mode`` on [0, 1] images.
+
+    For 'caffe' the caller must set its weights with :func:`caffe_weights` once it is built.
+    """
+    if mode == "tf":
+        return keras.layers.Rescaling(2.0, offset=-1.0, name="preprocess")
+    if mode == "torch":
+        return keras.layers.Normalization(
+            mean=list(IMAGENET_MEAN_RGB), variance=[s * s for s in IMAGENET_STD_RGB], name="preprocess"
+        )
+    if mode == "caffe":
+        # x * 255, RGB -> BGR, minus the BGR means: a fixed 1x1 convolution, because no built-in
+        # layer reorders channels (a Lambda would not load in safe mode)
+        return keras.layers.Conv2D(3, 1, name="preprocess", trainable=False)
+    raise ValueError(f"unknown preprocessing mode {mode!r}")
+
+
+def caffe_weights() -> list[np.ndarray]:
+    """Return [kernel (1, 1, 3, 3), bias (3,)] of the 'caffe' 1x1 convolution."""
+    kernel = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    for out_channel, in_channel in enumerate((2, 1, 0)):
+        kernel[0, 0, in_channel, out_channel] = 255.0
+    return [kernel, -np.asarray(CAFFE_MEAN_BGR, dtype=np.float32)]
+
+
+def _constructor_args(config: dict) -> dict:
+    return {"alpha": config["alpha"]} if config["alpha"] is not None else {}
+
+
+def _architecture_text(config: dict) -> str:
+    args = ", ".join(f"{k}={v}" for k, v in _constructor_args(config).items())
+    return f"{config['name']}({args})"
+
+
+def _load_full_model_weights(architecture: Architecture, config: dict, path: str, where: str) -> keras.Model:
+    constructor = getattr(keras.applications, architecture.constructor)
+    full = constructor(include_top=True, weights=None, **_constructor_args(config))
+    try:
+        full.load_weights(path)
+    except Exception as exc:  # noqa: BLE001 - any failure means the file does not fit the architecture
+        raise WorkflowInputError(
+            f"config key {where}.weights: {path} could not be loaded into {_architecture_text(config)} WITH its "
+            f"ImageNet top (weights_include_top: true): {str(exc).rstrip('.')}. "
+            "Check name/alpha, and whether the file holds the base only (then set weights_include_top: false)"
+        ) from exc
+    return full
+
+
+def copy_weights_by_name(source: keras.Model, target: keras.Model, where: str = "base_model") -> int:
+    """Copy weights into every weighted layer of ``target`` from ``source``'s same-named layer; return the count."""
+    source_layers = {layer.name: layer for layer in source.layers}
+    copied = 0
+    for layer in target.layers:
+        if not layer.weights or layer.name == "preprocess":
+            continue
+        match = source_layers.get(layer.name)
+        if match is None or [w.shape for w in match.weights] != [w.shape for w in layer.weights]:
+            raise WorkflowInputError(
+                f"config key {where}.weights: the full model has no layer {layer.name!r} with weights of shapes "
+                f"{[tuple(w.shape) for w in layer.weights]}; it is not a {target.name} base"
+            )
+        layer.set_weights(match.get_weights())
+        copied += 1
+    return copied
+
+
+def build_extractor(config: dict, image_shape: tuple[int, ...], where: str = "base_model") -> keras.Model:
+    """Return the frozen feature extractor: images in [0, 1] -> upscale -> [preprocess] -> base -> pooled vector."""
+    architecture = ARCHITECTURES[config["name"]]
+    constructor = getattr(keras.applications, architecture.constructor)
+    size = config["input_size"]
+    inputs = keras.Input(shape=tuple(image_shape), name="images")
+    # the lesson's Lambda(tf.image.resize_with_pad) as a layer that loads in safe mode
+    x = keras.layers.Resizing(size, size, pad_to_aspect_ratio=True, interpolation="bilinear", name="upscale")(inputs)
+    if config["preprocess"] == "base":
+        preprocess = preprocessing_layer(architecture.preprocessing)
+        x = preprocess(x)
+        if architecture.preprocessing == "caffe":
+            preprocess.set_weights(caffe_weights())
+
+    path = weights_path(config)
+    if path is not None and not Path(path).is_file():
+        raise WorkflowInputError(
+            f"config key {where}.weights: weights file {path} not found (relative paths are read from the "
+            "directory snakemake runs in). Give an existing file, 'imagenet' for Keras' download, or null"
+        )
+    keras_weights = config["weights"] if path is None or not config["weights_include_top"] else None
+    if keras_weights is None:
+        keras.utils.set_random_seed(RANDOM_INIT_SEED)  # the same random base in every process
+    try:
+        extractor = constructor(
+            include_top=False,
+            weights=keras_weights,
+            input_tensor=x,
+            input_shape=(size, size, 3),
+            pooling=config["pooling"],
+            name="feature_extractor",
+            **_constructor_args(config),
+        )
+    except Exception as exc:  # noqa: BLE001 - Keras raises plain Exception/ValueError here
+        if "URL fetch failure" in str(exc):
+            raise WorkflowInputError(
+                f"config key {where}.weights: 'imagenet' weights of {config['name']} could not be downloaded "
+                f"({exc}). {OFFLINE_HINT}"
+            ) from exc
+        if keras_weights == path and isinstance(exc, ValueError | OSError):
+            raise WorkflowInputError(
+                f"config key {where}.weights: {path} could not be loaded into {_architecture_text(config)} without "
+                f"its top: {str(exc).rstrip('.')}. If the file is a full model with its ImageNet classifier, "
+                "set weights_include_top: true"
+            ) from exc
+        if isinstance(exc, ValueError):
+            raise WorkflowInputError(
+                f"config key {where}: {_architecture_text(config)} cannot be built: {exc}"
+            ) from exc
+        raise
+    if path is not None and config["weights_include_top"]:
+        copy_weights_by_name(_load_full_model_weights(architecture, config, path, where), extractor, where)
+    extractor.trainable = False
+    return extractor
+
+
+# ---------------------------------------------------------------------------- head and assembly
+
+
+@register("transfer_head")
+def transfer_head(
+    input_shape, n_outputs: int, units: int = 50, dropout: float = 0.5, name: str = "head"
+) -> keras.Model:
+    """Return the lesson's head: Flatten -> BatchNormalization -> Dense(units, relu) -> Dropout -> Dense logits."""
+    inputs = keras.Input(shape=tuple(input_shape), name="features")
+    x = keras.layers.Flatten(name="flatten")(inputs)
+    x = keras.layers.BatchNormalization(name="batchnorm")(x)
+    x = keras.layers.Dense(units, activation="relu", name="hidden")(x)
+    x = keras.layers.Dropout(dropout, name="dropout")(x)
+    outputs = keras.layers.Dense(n_outputs, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def assemble(extractor: keras.Model, head: keras.Model) -> keras.Model:
+    """Return one model, raw [0, 1] images -> logits: the frozen extractor followed by the trained head."""
+    inputs = keras.Input(shape=extractor.input_shape[1:], name="images")
+    extractor.trainable = False
+    return keras.Model(inputs, head(extractor(inputs)), name="transfer_model")
+
+
+def extract_features(extractor: keras.Model, images: np.ndarray, batch_size: int = BATCH_SIZE,
+                     progress_every: int | None = None) -> np.ndarray:
+    """Return the extractor's outputs (float32 (N, D)) for uint8 images, scaled to [0, 1] batch by batch."""
+    outputs = []
+    start_time = time.perf_counter()
+    for start in range(0, len(images), batch_size):
+        outputs.append(np.asarray(extractor.predict_on_batch(scale(images[start:start + batch_size]))))
+        done = start + len(outputs[-1])
+        if progress_every and (len(outputs) % progress_every == 0 or done == len(images)):
+            print(f"  {done}/{len(images)} images, {time.perf_counter() - start_time:.1f} s", flush=True)
+    return np.concatenate(outputs).astype(np.float32, copy=False)
+
+
+def predict_logits(model: keras.Model, inputs: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:
+    """Return ``model``'s outputs for ``inputs`` (uint8 images are scaled first), batch by batch."""
+    outputs = []
+    for start in range(0, len(inputs), batch_size):
+        batch = inputs[start:start + batch_size]
+        batch = scale(batch) if batch.dtype == np.uint8 else batch
+        outputs.append(np.asarray(model.predict_on_batch(batch)))
+    return np.concatenate(outputs).astype(np.float32, copy=False)
+
+
+def _save_model(model: keras.Model, dest: str) -> None:
+    with atomic_path(dest, suffix=".keras") as tmp:
+        model.save(tmp)
+
+
+def _save_npy(array: np.ndarray, dest: str) -> None:
+    with atomic_path(dest, suffix=".npy") as tmp:
+        np.save(tmp, array, allow_pickle=False)
+
+
+def load_features(path: str, n_expected: int | None = None) -> np.ndarray:
+    """Return a features file (float32 (N, D)); raise naming it when it is not one."""
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise WorkflowInputError(f"{path}: not a features .npy file ({exc}); delete it to recompute") from exc
+    if features.ndim != 2 or features.dtype != np.float32 or (n_expected is not None and len(features) != n_expected):
+        raise WorkflowInputError(
+            f"{path}: expected float32 features of shape ({n_expected or 'N'}, D), got {features.dtype} "
+            f"{features.shape}; delete it to recompute"
+        )
+    return features
+
+
+# ---------------------------------------------------------------------------- the rules' steps
+
+
+def compute_features(
+    spec: dict,
+    prepared_dir: str,
+    extractor_out: str,
+    features_out: dict[str, str],
+    base_json_out: str,
+    where: str = "base_model",
+    device: str = "unknown",
+) -> dict:
+    """Run the frozen base once over the train and test images; save the extractor, features and base.json."""
+    config = base_config(spec, where)
+    classes = read_classes(prepared_dir)
+    extractor = build_extractor(config, tuple(classes["image_shape"]), where)
+    record = {
+        "base_id": base_id(config),
+        "config": config,
+        "weights": describe_weights(config),
+        "pretrained": config["weights"] is not None,
+        "weights_md5": md5sum(weights_path(config)) if weights_path(config) else None,
+        "image_shape": list(classes["image_shape"]),
+        "feature_dim": int(extractor.output_shape[-1]),
+        "n_parameters": int(extractor.count_params()),
+        "batch_size": BATCH_SIZE,
+        "device": device,
+        "forward_pass_s": {},
+        "n_images": {},
+    }
+    print(f"base {config['name']}: {record['weights']}; {record['n_parameters']} parameters, "
+          f"features of size {record['feature_dim']}", flush=True)
+    for part, dest in features_out.items():
+        images, _ = load_split(prepared_dir, part, classes["n_classes"])
+        print(f"{part}: {len(images)} images of {images.shape[1:]} -> {config['input_size']}x{config['input_size']}",
+              flush=True)
+        start = time.perf_counter()
+        features = extract_features(extractor, images, progress_every=10)
+        record["forward_pass_s"][part] = round(time.perf_counter() - start, 3)
+        record["n_images"][part] = int(len(images))
+        if not np.all(np.isfinite(features)):
+            raise TrainingError(f"the base produced non-finite features for the {part} images; check the weights")
+        _save_npy(features, dest)
+    _save_model(extractor, extractor_out)
+    write_json(record, base_json_out)
+    return record
+
+
+def train_head(
+    experiment: str,
+    spec: dict,
+    prepared_dir: str,
+    train_features: str,
+    test_features: str,
+    head_out: str,
+    history_out: str,
+) -> pd.DataFrame:
+    """Train the experiment's head on cached features (validation: the test features); save head + history."""
+    classes = read_classes(prepared_dir)
+    _, y_train = load_split(prepared_dir, "train", classes["n_classes"])
+    _, y_test = load_split(prepared_dir, "test", classes["n_classes"])
+    x_train = load_features(train_features, len(y_train))
+    x_test = load_features(test_features, len(y_test))
+    keras.utils.set_random_seed(spec["seed"])
+    head = build_model(
+        spec["model"]["builder"],
+        input_shape=x_train.shape[1:],
+        n_outputs=classes["n_classes"],
+        args=spec["model"].get("args"),
+        where=f"experiments.{experiment}.model",
+    )
+    training.compile_model(head, spec["training"])
+    head.summary(print_fn=print)
+    validation = (x_test, y_test) if spec["training"].get("validation") else None
+    history = training.fit(head, x_train, y_train, spec["training"], validation)
+    _save_model(head, head_out)
+    write_csv(history, history_out)
+    return history
+
+
+def assemble_model(spec: dict, extractor_path: str, head_path: str, model_out: str) -> keras.Model:
+    """Load the saved extractor and trained head, join them into one model and save it (safe-mode loadable)."""
+    extractor = load_model_checked(extractor_path)
+    head = load_model_checked(head_path)
+    model = assemble(extractor, head)
+    training.compile_model(model, spec["training"])  # so model.evaluate works as in the lesson
+    model.summary(print_fn=print)
+    _save_model(model, model_out)
+    return model
+
+
+def benchmark_seconds(path: str) -> float:
+    """Return the wall-clock seconds recorded in a Snakemake benchmark file (its 's' column)."""
+    return float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+
+
+def evaluate_transfer(
+    experiment: str,
+    spec: dict,
+    model_path: str,
+    head_path: str,
+    history_csv: str,
+    prepared_dir: str,
+    test_features: str,
+    base_json: str,
+    raw_files: list[str],
+    benchmarks: dict[str, str],
+    metrics_out: str,
+    predictions_out: str,
+    confusion_out: str,
+    device: str = "unknown",
+) -> dict:
+    """Evaluate the assembled model on the RAW validation images; write metrics, predictions, confusion matrix.
+
+    Fails when the model disagrees with the head on the cached features by more than
+    :data:`TOLERANCE`: the features would then not be this model's, and the head's training
+    would not describe it.
+    """
+    # imported here, not at the top: the feature pass must not depend on (and be recomputed
+    # after edits to) the modules that only the evaluation uses
+    from .experiment import _base_record
+    from .image_experiment import softmax
+
+    classes = read_classes(prepared_dir)
+    class_names = classes["class_names"]
+    _, y_train = load_split(prepared_dir, "train", classes["n_classes"])
+    images, y_test = load_split(prepared_dir, "test", classes["n_classes"])
+    features = load_features(test_features, len(y_test))
+    model = load_model_checked(model_path)  # from disk, safe mode
+    head = load_model_checked(head_path)
+    logits = predict_logits(model, images)
+    difference = float(np.max(np.abs(logits - predict_logits(head, features))))
+    print(f"max |assembled model on raw images - head on cached features| = {difference:.3g}")
+    if difference > TOLERANCE:
+        raise TrainingError(
+            f"{model_path} on the raw validation images differs from the head on {test_features} by "
+            f"{difference:.3g} (> {TOLERANCE}); the cached features do not come from this model's base"
+        )
+    from_logits = bool(spec["training"].get("from_logits"))
+    probabilities = softmax(logits) if from_logits else logits
+    pred_idx = probabilities.argmax(axis=1)
+    scores = evaluation.classification_metrics(y_test, pred_idx, class_names)
+    scores["loss"] = float(keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(y_test, logits))
+    baseline = evaluation.majority_baseline_accuracy(y_train, y_test)
+    base = read_json(base_json)
+    timing = {name: round(benchmark_seconds(path), 3) for name, path in benchmarks.items()}
+    timing["feature_forward_pass_s"] = base["forward_pass_s"]
+    timing["benchmark_files"] = {name: str(path) for name, path in benchmarks.items()}
+    test_images = str(Path(prepared_dir) / FILES["test"]["images"])
+    record = _base_record(experiment, spec, model, history_csv, raw_files, test_images, device)
+    record.update(
+        task="classification",
+        evaluated_on="validation set (the dataset's test files, as in the lesson), as raw images through model.keras",
+        primary_metric={"name": "accuracy", "value": scores["accuracy"], "higher_is_better": True},
+        metrics=scores,
+        baseline={"name": "majority class of the training set", "accuracy": baseline},
+        beats_baseline=bool(scores["accuracy"] > baseline),
+        n_trainable_parameters=int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
+        base_model={
+            "id": base["base_id"],
+            "name": base["config"]["name"],
+            "weights": base["weights"],
+            "pretrained": base["pretrained"],
+            "weights_md5": base["weights_md5"],
+            "feature_dim": base["feature_dim"],
+            "config": base["config"],
+        },
+        equivalence={
+            "max_abs_logit_difference": difference,
+            "tolerance": TOLERANCE,
+            "compared": "model.keras on the raw validation images vs the head on the cached validation features",
+        },
+        timing=timing,
+    )
+    if not base["pretrained"]:
+        record["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
+    predictions = pd.DataFrame(probabilities, columns=[f"p_{c}" for c in class_names])
+    predictions.insert(0, "predicted", [class_names[i] for i in pred_idx])
+    predictions.insert(0, "true", [class_names[i] for i in y_test])
+    predictions.insert(0, "index", np.arange(len(y_test)))
+    predictions.insert(0, "split", "test")
+    write_csv(evaluation.confusion_frame(y_test, pred_idx, class_names), confusion_out, index=True)
+    write_csv(predictions, predictions_out)
+    write_json(record, metrics_out)
+    return record

@@ -1,0 +1,129 @@
+"""Episode 3: predict tomorrow's sunshine hours in Basel from today's weather.
+
+A *view* is the table one experiment learns from: the features of day ``i`` (some or all
+columns, rows ``0..last_row`` as the lesson's ``data.loc[:last_row]``), the target's value on
+day ``i + 1`` (``data.loc[1:last_row + 1]``) and the target's value on day ``i``, which is the
+naive baseline prediction ("tomorrow is like today"). Nothing here assumes a column count:
+the light (91 columns) and the full (165 columns) variants of the dataset both work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .errors import WorkflowInputError
+from .evaluation import rmse
+from .tabular import numeric_array, read_csv_checked
+
+DATE = "DATE"
+# Calendar columns of the dataset: kept out of the features, as in the lesson.
+NOT_FEATURES = (DATE, "MONTH")
+
+
+def next_day_column(target: str) -> str:
+    """Return the name of the view column holding the target's value on the next day."""
+    return f"{target}_next_day"
+
+
+def baseline_column(target: str) -> str:
+    """Return the name of the view column holding today's target value (the baseline prediction)."""
+    return f"{target}_today"
+
+
+def read_weather(path: str, target: str) -> pd.DataFrame:
+    """Return the raw weather table, checked: DATE increasing, the target present, all values numeric."""
+    data = read_csv_checked(path, [DATE, target])
+    for name in (next_day_column(target), baseline_column(target)):
+        if name in data.columns:
+            raise WorkflowInputError(f"{path}: column {name!r} clashes with a column the workflow adds; rename it")
+    numeric_array(data, list(data.columns), path)  # names the first bad column and row
+    dates = data[DATE].to_numpy()
+    if len(data) > 1 and not np.all(dates[1:] > dates[:-1]):
+        row = int(np.flatnonzero(dates[1:] <= dates[:-1])[0]) + 1
+        raise WorkflowInputError(
+            f"{path}: column {DATE!r} is not increasing at data row {row + 1} ({dates[row - 1]} then "
+            f"{dates[row]}); the rows must be consecutive days in order, because the target is the next row's value"
+        )
+    return data.reset_index(drop=True)
+
+
+def feature_columns(data: pd.DataFrame, prefixes: Sequence[str] = (), where: str = "view") -> list[str]:
+    """Return the feature columns: every column except DATE/MONTH, or those starting with one of ``prefixes``."""
+    columns = [c for c in data.columns if c not in NOT_FEATURES]
+    if prefixes:
+        columns = [c for c in columns if c.startswith(tuple(prefixes))]
+        if not columns:
+            raise WorkflowInputError(
+                f"{where}.feature_prefixes: no column starts with {list(prefixes)}; "
+                f"columns are e.g. {[c for c in data.columns if c not in NOT_FEATURES][:6]}"
+            )
+    return columns
+
+
+def make_view(
+    data: pd.DataFrame,
+    target: str,
+    last_row: int | None = None,
+    feature_prefixes: Sequence[str] = (),
+    where: str = "view",
+) -> pd.DataFrame:
+    """Return DATE, the features of days 0..last_row, today's target and the next day's target.
+
+    ``last_row`` is inclusive (the lesson's ``data.loc[:last_row]``); None takes every day that
+    has a next day (``len(data) - 2``, the lesson's "all years").
+    """
+    last_possible = len(data) - 2
+    if last_row is None:
+        last_row = last_possible
+    if not 1 <= last_row <= last_possible:
+        raise WorkflowInputError(
+            f"{where}.last_row: {last_row} is out of range; the data has {len(data)} rows (0..{len(data) - 1}) "
+            f"and the last day with a next day is row {last_possible} (or use null for it)"
+        )
+    features = feature_columns(data, feature_prefixes, where)
+    today = data.loc[:last_row]
+    view = today[[DATE] + features].copy()
+    view[baseline_column(target)] = today[target].to_numpy()
+    view[next_day_column(target)] = data.loc[1 : last_row + 1, target].to_numpy()
+    return view
+
+
+def view_features(view: pd.DataFrame, target: str) -> list[str]:
+    """Return the feature columns of a view table (all but DATE, the baseline and the target)."""
+    reserved = {DATE, baseline_column(target), next_day_column(target)}
+    return [c for c in view.columns if c not in reserved]
+
+
+def split_view(
+    view: pd.DataFrame, test_size: float = 0.3, holdout_test_size: float = 0.5, random_state: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (train, validation, test): the lesson's two train_test_split calls on the view's rows.
+
+    ``test_size`` of the rows are held out; ``holdout_test_size`` of those become the test set,
+    the rest the validation set (767 / 164 / 165 rows for the lesson's 3-year view).
+    """
+    train, holdout = train_test_split(view, test_size=test_size, random_state=random_state)
+    validation, test = train_test_split(holdout, test_size=holdout_test_size, random_state=random_state)
+    return train, validation, test
+
+
+def columns_contract(view: pd.DataFrame, target: str) -> dict:
+    """Return the columns.json content of a weather split (see dlwf/tabular.py)."""
+    return {
+        "features": view_features(view, target),
+        "targets": [next_day_column(target)],
+        "task": "regression",
+        "id_column": DATE,
+        "baseline": baseline_column(target),
+        "baseline_name": f"naive: tomorrow's {target} equals today's",
+        "target_label": f"{target} (next day)",
+    }
+
+
+def baseline_rmse(frame: pd.DataFrame, target: str) -> float:
+    """Return the RMSE of predicting the next day's target with today's value on ``frame``'s rows."""
+    return rmse(frame[next_day_column(target)].to_numpy(), frame[baseline_column(target)].to_numpy())

@@ -1,0 +1,223 @@
+# Episode 4: image classification with CNNs, dropout, a dropout sweep and keras-tuner.
+# Datasets of kind `images` (Dollar Street 10 layout); the test files are the validation set.
+# Every rule that trains an image model asks for one GPU (resources: gpu=1); a local run
+# without `--resources gpu=N` does not limit it, so laptops run these rules on the CPU.
+
+
+rule prepare_images:
+    input:
+        raw=raw_files_of,
+        code=package_code("images"),
+    output:
+        train_images="results/{dataset}/prepared/train_images.npy",
+        train_labels="results/{dataset}/prepared/train_labels.npy",
+        test_images="results/{dataset}/prepared/test_images.npy",
+        test_labels="results/{dataset}/prepared/test_labels.npy",
+        classes="results/{dataset}/prepared/classes.json",
+    log:
+        "logs/{dataset}/prepare_images.log",
+    benchmark:
+        "benchmarks/{dataset}/prepare_images.tsv"
+    wildcard_constraints:
+        dataset=alternatives(datasets_of_kind("images")),
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        dataset=image_dataset_params,
+    script:
+        "../scripts/prepare_images.py"
+
+
+rule plot_image_samples:
+    input:
+        unpack(prepared_images),
+        code=package_code("images", "plots"),
+    output:
+        "results/{dataset}/exploration/sample_images.png",
+    log:
+        "logs/{dataset}/sample_images.log",
+    benchmark:
+        "benchmarks/{dataset}/sample_images.tsv"
+    wildcard_constraints:
+        dataset=alternatives(datasets_of_kind("images")),
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    script:
+        "../scripts/plot_image_samples.py"
+
+
+rule train_image_classifier:
+    input:
+        unpack(prepared_images),
+        code=package_code(
+            "runtime",
+            "images",
+            "image_experiment",
+            "image_models",
+            "models",
+            "training",
+        ),
+    output:
+        model="results/{dataset}/{experiment}/model.keras",
+        history="results/{dataset}/{experiment}/history.csv",
+    log:
+        "logs/{dataset}/{experiment}/train.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/train.tsv"
+    wildcard_constraints:
+        experiment=alternatives(image_experiments("single")),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["train_threads"]
+    resources:
+        mem_mb=4000,
+        gpu=1,
+    params:
+        spec=experiment_spec,
+    script:
+        "../scripts/train_image_classifier.py"
+
+
+# One job per value: the values train in parallel (--cores, or one SLURM job each).
+rule train_sweep_point:
+    input:
+        unpack(prepared_images),
+        code=package_code(
+            "runtime",
+            "images",
+            "image_experiment",
+            "image_models",
+            "models",
+            "training",
+            "provenance",
+        ),
+    output:
+        model="results/{dataset}/{experiment}/{point}/model.keras",
+        history="results/{dataset}/{experiment}/{point}/history.csv",
+        evaluation="results/{dataset}/{experiment}/{point}/evaluation.json",
+    log:
+        "logs/{dataset}/{experiment}/{point}/train.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/{point}/train.tsv"
+    wildcard_constraints:
+        experiment=alternatives(image_experiments("sweep")),
+        point=alternatives(all_sweep_points()),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["train_threads"]
+    resources:
+        mem_mb=4000,
+        gpu=1,
+    params:
+        spec=experiment_spec,
+        point=sweep_point,
+    script:
+        "../scripts/train_sweep_point.py"
+
+
+rule aggregate_sweep:
+    input:
+        unpack(sweep_results),
+        code=package_code("sweep", "plots", "provenance", "images", "evaluation"),
+    output:
+        table="results/{dataset}/{experiment}/sweep.csv",
+        plot="results/{dataset}/{experiment}/sweep_val_loss.png",
+        curves="results/{dataset}/{experiment}/sweep_curves.png",
+        metrics="results/{dataset}/{experiment}/metrics.json",
+    log:
+        "logs/{dataset}/{experiment}/aggregate_sweep.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/aggregate_sweep.tsv"
+    wildcard_constraints:
+        experiment=alternatives(image_experiments("sweep")),
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    params:
+        spec=experiment_spec,
+    script:
+        "../scripts/aggregate_sweep.py"
+
+
+# keras-tuner keeps its state in tuner/ inside the experiment's results: two tuning
+# experiments never share trials, and a rerun starts from scratch (Snakemake removes it).
+rule tune_image_classifier:
+    input:
+        unpack(prepared_images),
+        code=package_code(
+            "runtime",
+            "images",
+            "image_experiment",
+            "image_models",
+            "models",
+            "training",
+            "tuning",
+        ),
+    output:
+        model="results/{dataset}/{experiment}/model.keras",
+        history="results/{dataset}/{experiment}/history.csv",
+        trials="results/{dataset}/{experiment}/trials.csv",
+        trials_history="results/{dataset}/{experiment}/trials_history.csv",
+        tuner=directory("results/{dataset}/{experiment}/tuner"),
+    log:
+        "logs/{dataset}/{experiment}/tune.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/tune.tsv"
+    wildcard_constraints:
+        experiment=alternatives(image_experiments("tuner")),
+    conda:
+        "../envs/tuner.yaml"
+    threads: config["train_threads"]
+    resources:
+        mem_mb=4000,
+        gpu=1,
+    params:
+        spec=experiment_spec,
+    script:
+        "../scripts/tune_image_classifier.py"
+
+
+rule evaluate_image_classifier:
+    input:
+        unpack(prepared_images),
+        model="results/{dataset}/{experiment}/model.keras",
+        history="results/{dataset}/{experiment}/history.csv",
+        raw=raw_files_of,
+        code=package_code(
+            "runtime",
+            "images",
+            "image_evaluation",
+            "image_experiment",
+            "image_models",
+            "models",
+            "training",
+            "experiment",
+            "evaluation",
+            "provenance",
+            "tabular",
+        ),
+    output:
+        metrics="results/{dataset}/{experiment}/metrics.json",
+        predictions="results/{dataset}/{experiment}/predictions.csv",
+        confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
+    log:
+        "logs/{dataset}/{experiment}/evaluate.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/evaluate.tsv"
+    wildcard_constraints:
+        experiment=alternatives(
+            image_experiments("single") + image_experiments("tuner")
+        ),
+    conda:
+        "../envs/tensorflow.yaml"
+    threads: config["train_threads"]
+    resources:
+        mem_mb=4000,
+    params:
+        spec=experiment_spec,
+    script:
+        "../scripts/evaluate_image_classifier.py"

@@ -1,0 +1,46 @@
+"""The central results table: rows, baselines, ranking and comparison groups."""
+
+import pandas as pd
+
+from dlwf import leaderboard
+from dlwf.fileio import write_json
+
+
+def _record(experiment, value, test_md5="t" * 32, metric="accuracy", higher=True, baseline=0.4):
+    return {
+        "experiment": experiment, "dataset": "penguins", "description": f"{experiment} net",
+        "primary_metric": {"name": metric, "value": value, "higher_is_better": higher},
+        "baseline": {"name": "majority", metric: baseline}, "beats_baseline": value > baseline,
+        "epochs_run": 10, "n_parameters": 83, "test_set": {"file": "test.csv", "md5": test_md5},
+        "provenance": {"dataset_md5": {"penguins.csv": "a" * 32}, "config": {"model": {"builder": "dense"}, "seed": 2},
+                       "config_hash": "abc", "git_commit": "deadbeef"},
+    }
+
+
+def test_rows_are_ranked_and_grouped_by_test_set(tmp_path):
+    paths = []
+    for name, value, md5 in [("a", 0.5, "t" * 32), ("b", 0.9, "t" * 32), ("c", 0.99, "u" * 32)]:
+        path = tmp_path / name / "metrics.json"
+        write_json(_record(name, value, md5), path)
+        paths.append(str(path))
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    pd.DataFrame({"s": [12.5], "max_rss": [100]}).to_csv(bench / "train.tsv", sep="\t", index=False)
+    table = leaderboard.build(paths, [str(bench), None, None])
+    assert len(table) == 3
+    groups = table.groupby("comparison_group")["experiment"].apply(list).to_dict()
+    assert sorted(groups.values(), key=len) == [["c"], ["b", "a"]]
+    assert table.set_index("experiment").loc["a", "training_seconds"] == 12.5
+    assert table.set_index("experiment").loc["a", "baseline"] == 0.4
+    html = leaderboard.to_html(table)
+    assert html.count("<table") == 2 and "not comparable" in html
+
+
+def test_lower_is_better_metrics_rank_ascending(tmp_path):
+    paths = []
+    for name, value in [("big", 4.0), ("small", 3.0)]:
+        path = tmp_path / name / "metrics.json"
+        write_json(_record(name, value, metric="rmse", higher=False, baseline=3.9), path)
+        paths.append(str(path))
+    table = leaderboard.build(paths)
+    assert list(table["experiment"]) == ["small", "big"]
