@@ -41,17 +41,51 @@ def build_tabular(spec: dict, train):
                        spec["model"].get("args"), adapt_data=train[0])
 
 
+def lesson_transfer_loop(workdir: Path, experiment: str, spec: dict, epochs: int) -> dict:
+    """Time the lesson's loop: base + head trained end to end on raw images for ``epochs`` epochs."""
+    import os
+
+    import keras
+
+    from dlwf import images, training, transfer
+    from dlwf.models import build_model
+
+    prepared = workdir / "results" / spec["dataset"] / "prepared"
+    classes = images.read_classes(prepared)
+    x_train, y_train = images.load_split(prepared, "train", classes["n_classes"])
+    x_val, y_val = images.load_split(prepared, "test", classes["n_classes"])
+    os.chdir(workdir)  # local weights paths in the config are relative to the workflow
+    extractor = transfer.build_extractor(spec["base_model"], x_train.shape[1:])
+    keras.utils.set_random_seed(spec["seed"])
+    head = build_model(spec["model"]["builder"], extractor.output_shape[1:], classes["n_classes"],
+                       spec["model"].get("args"))
+    model = transfer.assemble(extractor, head)
+    settings = {**spec["training"], "epochs": epochs, "early_stopping": None}
+    training.compile_model(model, settings)
+    start = time.perf_counter()
+    history = training.fit(model, images.scale(x_train), y_train, settings, (images.scale(x_val), y_val))
+    seconds = time.perf_counter() - start
+    return {"experiment": experiment, "lesson_loop_epochs": len(history), "lesson_loop_s": seconds,
+            "lesson_val_accuracy": float(history["val_accuracy"].iloc[-1])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workdir", required=True, type=Path)
     parser.add_argument("--experiment", required=True)
     parser.add_argument("--metrics", required=True, type=Path, help="the experiment's metrics.json")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--lesson-transfer-epochs", type=int, default=0,
+                        help="time the lesson's end-to-end transfer loop for this many epochs instead")
     args = parser.parse_args()
     runtime.configure_tensorflow(args.threads)
     from dlwf import training
 
     spec = json.loads(args.metrics.read_text())["provenance"]["config"]
+    if args.lesson_transfer_epochs:
+        result = lesson_transfer_loop(args.workdir, args.experiment, spec, args.lesson_transfer_epochs)
+        print(json.dumps(result))
+        return
     if "view" in spec or (args.workdir / "results" / spec["dataset"] / "split").is_dir():
         train, val = tabular_data(args.workdir, spec)
         model = build_tabular(spec, train)

@@ -25,6 +25,14 @@ def training_seconds(benchmark_dir: str | Path) -> float | None:
     return float(sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in files))
 
 
+def _training_seconds(record: dict, benchmark_dir: str | Path | None) -> float | None:
+    """Transfer experiments report feature pass + head training; others their train benchmark."""
+    timing = record.get("timing") or {}
+    if "feature_pass_s" in timing or "head_training_s" in timing:
+        return float(timing.get("feature_pass_s", 0.0) + timing.get("head_training_s", 0.0))
+    return training_seconds(benchmark_dir) if benchmark_dir else None
+
+
 def baseline_value(record: dict) -> float | None:
     """Return the baseline's value of the record's primary metric, if any."""
     name = record["primary_metric"]["name"]
@@ -57,7 +65,7 @@ def row(record: dict, benchmark_dir: str | Path | None = None) -> dict:
         "higher_is_better": record["primary_metric"].get("higher_is_better", True),
         "epochs_run": record.get("epochs_run"),
         "n_parameters": record.get("n_parameters"),
-        "training_seconds": training_seconds(benchmark_dir) if benchmark_dir else None,
+        "training_seconds": _training_seconds(record, benchmark_dir),
         "test_set": record["test_set"].get("file", ""),
         "test_set_md5": test_md5,
         "dataset_md5": dataset_md5,

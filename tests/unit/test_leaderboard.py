@@ -44,3 +44,11 @@ def test_lower_is_better_metrics_rank_ascending(tmp_path):
         paths.append(str(path))
     table = leaderboard.build(paths)
     assert list(table["experiment"]) == ["small", "big"]
+
+
+def test_transfer_training_time_counts_feature_pass_and_head(tmp_path):
+    record = _record("transfer", 0.66)
+    record["timing"] = {"feature_pass_s": 20.0, "head_training_s": 30.0}
+    write_json(record, tmp_path / "metrics.json")
+    table = leaderboard.build([str(tmp_path / "metrics.json")])
+    assert table.loc[0, "training_seconds"] == 50.0
