@@ -19,7 +19,8 @@ COLUMNS = [
 
 def training_seconds(benchmark_dir: str | Path) -> float | None:
     """Return the wall seconds of the experiment's training jobs from Snakemake benchmark files."""
-    files = [p for p in Path(benchmark_dir).glob("*.tsv") if p.name.startswith(("train", "tune", "features"))]
+    # sweep points keep their jobs one level deeper (<experiment>/<point>/train.tsv)
+    files = [p for p in Path(benchmark_dir).rglob("*.tsv") if p.name.startswith(("train", "tune"))]
     if not files:
         return None
     return float(sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in files))

@@ -52,3 +52,11 @@ def test_transfer_training_time_counts_feature_pass_and_head(tmp_path):
     write_json(record, tmp_path / "metrics.json")
     table = leaderboard.build([str(tmp_path / "metrics.json")])
     assert table.loc[0, "training_seconds"] == 50.0
+
+
+def test_sweep_training_time_sums_every_point(tmp_path):
+    for point, seconds in [("dropout_0.2", 10.0), ("dropout_0.4", 5.0)]:
+        (tmp_path / point).mkdir()
+        pd.DataFrame({"s": [seconds]}).to_csv(tmp_path / point / "train.tsv", sep="\t", index=False)
+    pd.DataFrame({"s": [99.0]}).to_csv(tmp_path / "aggregate_sweep.tsv", sep="\t", index=False)
+    assert leaderboard.training_seconds(tmp_path) == 15.0
