@@ -1,6 +1,7 @@
 # Two entry points for users (see README):
 #   make run    set up the environment and run the whole workflow on the default config
 #   make test   set up the environment and run linters + the test suite (what CI runs)
+#   make report Snakemake's report of a finished run (report.html, report.zip)
 # Extra Snakemake arguments: make run ARGS="--config mirror=/data/mirror"
 
 PYTHON ?= python3
@@ -30,6 +31,12 @@ slurm-venv: $(BIN)/.installed
 
 run-slurm: slurm-venv
 	$(SLURM_VENV)/bin/python -m snakemake --profile $(SLURM_PROFILE) $(ARGS)
+
+# Snakemake's report of the finished run (every figure by dataset and experiment, the dataset reports
+# reports/<dataset>.html and the leaderboard), self-contained, for a browser or as a zip to share.
+report: $(BIN)/.installed
+	$(BIN)/snakemake --report report.html $(ARGS)
+	$(BIN)/snakemake --report report.zip $(ARGS)
 
 dry-run: $(BIN)/.installed
 	$(BIN)/snakemake --dry-run --quiet $(ARGS)

@@ -12,6 +12,19 @@ from pathlib import Path
 from typing import Any
 
 
+def _current_umask() -> int:
+    """Return the process umask without changing it (Linux), else via a brief os.umask call."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
+
+
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success."""
@@ -20,6 +33,8 @@ def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[
     suffix = suffix if suffix is not None else "".join(dest.suffixes) or ".tmp"
     fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".part{suffix}", dir=dest.parent)
     os.close(fd)
+    # mkstemp creates 0600 files; results are shared, so give them the usual umask-based mode
+    os.chmod(tmp, 0o666 & ~_current_umask())
     tmp_path = Path(tmp)
     try:
         yield tmp_path

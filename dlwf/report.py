@@ -19,8 +19,10 @@ from .leaderboard import baseline_value
 TABLE_COLUMNS = ["experiment", "description", "metric", "value", "baseline", "beats_baseline", "epochs_run",
                  "n_parameters", "seed", "test_set", "test_set_md5"]
 # A page may link to other sites, but must not need them to display: these tags load things.
-_LOADING_TAG = re.compile(r"<(script|link|img|iframe|embed|source)\b[^>]*?\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\s\"'>]+)",
-                          re.IGNORECASE)
+_LOADING_TAG = re.compile(
+    r"<(script|link|img|iframe|embed|source)\b[^>]*?\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\s\"'>]+)",
+    re.IGNORECASE,
+)
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -52,7 +54,10 @@ def experiments_table(records: dict[str, dict]) -> pd.DataFrame:
             "test_set": test_set.get("file", ""),
             "test_set_md5": str(test_set.get("md5", ""))[:8],
         })
-    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
+    for column in ("epochs_run", "n_parameters", "seed"):
+        table[column] = table[column].astype("Int64")
+    return table
 
 
 def comparison_figure(table: pd.DataFrame):
@@ -67,17 +72,21 @@ def comparison_figure(table: pd.DataFrame):
     fig, axes = plt.subplots(1, len(metrics), figsize=(6 * len(metrics), 0.45 * len(table) + 1.5), squeeze=False)
     for ax, metric in zip(axes[0], metrics, strict=True):
         rows = table[table["metric"] == metric].iloc[::-1]
-        y = range(len(rows))
-        colors = ["tab:green" if beats else "tab:gray" for beats in rows["beats_baseline"]]
-        ax.barh(list(y), rows["value"].astype(float), color=colors, label=metric)
-        has_baseline = rows["baseline"].notna()
-        if has_baseline.any():
-            ax.scatter(rows["baseline"][has_baseline].astype(float), [i for i, b in zip(y, has_baseline) if b],
-                       marker="|", s=400, color="black", linewidths=2, label="baseline", zorder=3)
-        ax.set_yticks(list(y), rows["experiment"])
-        ax.set_xlabel(f"{metric} on the test set")
-        ax.legend(loc="lower right")
-    fig.suptitle("Experiments against their baselines (green: beats it)")
+        y = list(range(len(rows)))
+        values = rows["value"].astype(float)
+        colors = ["tab:green" if beats is True else "tab:gray" for beats in rows["beats_baseline"]]
+        ax.barh(y, values, color=colors)
+        for i, value in zip(y, values, strict=True):
+            ax.annotate(f"{value:.3g}", (value, i), xytext=(-4, 0), textcoords="offset points", va="center",
+                        ha="right", color="white", fontweight="bold")
+        has_baseline = rows["baseline"].notna().to_list()
+        if any(has_baseline):
+            marks = [i for i, b in zip(y, has_baseline, strict=True) if b]
+            ax.scatter(rows["baseline"][has_baseline].astype(float), marks, marker="|", s=400, color="black",
+                       linewidths=2, zorder=3)
+        ax.set_yticks(y, rows["experiment"])
+        ax.set_xlabel(f"{metric} (bars); baseline on the same test set (black marks)")
+    fig.suptitle("Each experiment against its baseline (green: beats it)")
     fig.tight_layout()
     return fig
 
@@ -102,6 +111,7 @@ def curves_figure(histories: dict[str, str], metric: str):
         return None
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
+    ax.set_title(f"{metric} per epoch on the validation data")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -114,12 +124,13 @@ def external_resources(html: str) -> list[str]:
 
 
 def render(notebook: str | os.PathLike, executed: str | os.PathLike, html: str | os.PathLike, parameters: dict,
-           template: str | os.PathLike, kernel: str = "python3", timeout: int = 600) -> None:
-    """Execute ``notebook`` with ``parameters``, write the executed notebook and its HTML (no code cells).
+           template: str | os.PathLike, show_code: bool = False, kernel: str = "python3", timeout: int = 600) -> None:
+    """Execute ``notebook`` with ``parameters``, write the executed notebook and its HTML page.
 
     The kernel is the Python running this function (its environment's packages), started in the
-    current directory, with this repository importable. ``template`` is an nbconvert template file
-    that leaves out the lab template's CDN scripts (MathJax, require.js, mermaid)."""
+    current directory, with this repository importable. The page shows no code cells unless
+    ``show_code``. ``template`` is an nbconvert template file that leaves out the lab template's CDN
+    scripts (MathJax, require.js, mermaid)."""
     import papermill
     from nbconvert import HTMLExporter
 
@@ -134,7 +145,7 @@ def render(notebook: str | os.PathLike, executed: str | os.PathLike, html: str |
             progress_bar=False, execution_timeout=timeout, cwd=os.getcwd(),
         )
         exporter = HTMLExporter(template_name="lab", template_file=template.name,
-                                extra_template_paths=[str(template.parent)], exclude_input=True)
+                                extra_template_paths=[str(template.parent)], exclude_input=not show_code)
         title = f"{parameters.get('dataset', Path(html).stem)}: results of the workflow"
         body, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": title}})
         external = external_resources(body)

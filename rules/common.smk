@@ -555,11 +555,89 @@ def all_metrics_files():
     return [p for p in enabled_dataset_outputs() if Path(p).name == "metrics.json"]
 
 
+# Per-dataset reports: notebooks/<kind>.ipynb run by papermill on the dataset's own files only,
+# so a result of another dataset never reruns them.
+REPORT_FILE_TYPES = (".png", ".csv", ".json")
+
+
+def report_parameters(dataset):
+    """The papermill parameters of a dataset's report: its config and the files its notebook reads."""
+    outputs = dataset_outputs(dataset)
+    experiments = {}
+    for e in enabled_experiments(dataset):
+        spec = EXPERIMENTS[e]
+        prefix = f"{experiment_dir(e)}/"
+        mine = outputs + (repeat_files(e) if spec["repeats"] > 1 else [])
+        files = {
+            Path(p).name: p
+            for p in mine
+            if p.startswith(prefix)
+            and "/" not in p[len(prefix) :]
+            and p.endswith(REPORT_FILE_TYPES)
+        }
+        experiments[e] = {
+            "description": spec["description"],
+            "mode": image_mode(spec),
+            "view": spec.get("view"),
+            "repeat_of": spec.get("repeat_of"),
+            "files": files,
+        }
+    views = sorted({spec["view"] for spec in experiments.values() if spec["view"]})
+    exploration = f"results/{dataset}/exploration/"
+    return {
+        "dataset": dataset,
+        "description": DATASETS[dataset]["description"],
+        "exploration": [p for p in outputs if p.startswith(exploration)],
+        "views": {v: f"results/{dataset}/views/{v}.csv" for v in views},
+        "data": {
+            Path(p).stem: p
+            for p in outputs
+            if p.startswith(f"results/{dataset}/prepared/") and p.endswith(".json")
+        },
+        "experiments": experiments,
+    }
+
+
+def repeat_files(experiment):
+    return [f"{experiment_dir(experiment)}/repeats.{ext}" for ext in ("csv", "json")]
+
+
+def report_inputs(wildcards):
+    """Every file the report's notebook reads: a changed result reruns the report."""
+    parameters = report_parameters(wildcards.dataset)
+    files = parameters["exploration"] + list(parameters["views"].values())
+    files += list(parameters["data"].values())
+    for spec in parameters["experiments"].values():
+        files += list(spec["files"].values())
+    return files
+
+
+def report_notebook(wildcards):
+    notebooks = Path(workflow.basedir) / "notebooks"
+    return str(notebooks / f"{kind_of(wildcards.dataset)}.ipynb")
+
+
+# nbconvert template of the report pages (the lab template without its CDN scripts)
+REPORT_TEMPLATE = str(
+    Path(workflow.basedir) / "notebooks" / "templates" / "offline.html.j2"
+)
+
+
+def enabled_reports():
+    return [
+        f"reports/{d}.{ext}"
+        for d, spec in DATASETS.items()
+        if spec["enabled"]
+        for ext in ("html", "ipynb")
+    ]
+
+
 def final_outputs():
-    """What `snakemake` builds by default: all enabled datasets and the leaderboard."""
+    """What `snakemake` builds by default: all enabled datasets, their reports and the leaderboard."""
     return (
         enabled_dataset_outputs()
         + repeat_summaries()
+        + enabled_reports()
         + ["results/leaderboard.csv", "results/leaderboard.html"]
     )
 

@@ -36,7 +36,13 @@ rule plot_image_samples:
         unpack(prepared_images),
         code=package_code("images", "plots"),
     output:
-        "results/{dataset}/exploration/sample_images.png",
+        report(
+            "results/{dataset}/exploration/sample_images.png",
+            caption="../report/sample_images.rst",
+            category="{dataset}",
+            subcategory="exploration",
+            labels={"figure": "sample images"},
+        ),
     log:
         "logs/{dataset}/sample_images.log",
     benchmark:
@@ -125,8 +131,20 @@ rule aggregate_sweep:
         code=package_code("sweep", "plots", "provenance", "images", "evaluation"),
     output:
         table="results/{dataset}/{experiment}/sweep.csv",
-        plot="results/{dataset}/{experiment}/sweep_val_loss.png",
-        curves="results/{dataset}/{experiment}/sweep_curves.png",
+        plot=report(
+            "results/{dataset}/{experiment}/sweep_val_loss.png",
+            caption="../report/sweep_val_loss.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "validation loss per value"},
+        ),
+        curves=report(
+            "results/{dataset}/{experiment}/sweep_curves.png",
+            caption="../report/sweep_curves.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "curves per value"},
+        ),
         metrics="results/{dataset}/{experiment}/metrics.json",
     log:
         "logs/{dataset}/{experiment}/aggregate_sweep.log",

@@ -48,7 +48,13 @@ rule plot_penguins_pairplot:
         prepared="results/{dataset}/prepared.csv",
         code=package_code("penguins", "tabular", "plots"),
     output:
-        "results/{dataset}/exploration/pairplot.png",
+        report(
+            "results/{dataset}/exploration/pairplot.png",
+            caption="../report/pairplot.rst",
+            category="{dataset}",
+            subcategory="exploration",
+            labels={"figure": "pair plot"},
+        ),
     log:
         "logs/{dataset}/pairplot.log",
     benchmark:

@@ -6,7 +6,13 @@ rule plot_training_curves:
         history="results/{dataset}/{experiment}/history.csv",
         code=package_code("plots"),
     output:
-        "results/{dataset}/{experiment}/training_curves.png",
+        report(
+            "results/{dataset}/{experiment}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "training curves"},
+        ),
     log:
         "logs/{dataset}/{experiment}/plot_training_curves.log",
     benchmark:
@@ -23,7 +29,13 @@ rule plot_confusion_matrix:
         confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
         code=package_code("plots"),
     output:
-        "results/{dataset}/{experiment}/confusion_matrix.png",
+        report(
+            "results/{dataset}/{experiment}/confusion_matrix.png",
+            caption="../report/confusion_matrix.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "confusion matrix"},
+        ),
     log:
         "logs/{dataset}/{experiment}/plot_confusion_matrix.log",
     benchmark:

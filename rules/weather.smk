@@ -57,8 +57,20 @@ rule plot_prediction_scatter:
         predictions="results/{dataset}/{experiment}/predictions.csv",
         code=package_code("plots"),
     output:
-        train="results/{dataset}/{experiment}/predicted_vs_true_train.png",
-        test="results/{dataset}/{experiment}/predicted_vs_true_test.png",
+        train=report(
+            "results/{dataset}/{experiment}/predicted_vs_true_train.png",
+            caption="../report/predicted_vs_true.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "predicted vs true (training set)"},
+        ),
+        test=report(
+            "results/{dataset}/{experiment}/predicted_vs_true_test.png",
+            caption="../report/predicted_vs_true.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "predicted vs true (test set)"},
+        ),
     log:
         "logs/{dataset}/{experiment}/plot_prediction_scatter.log",
     benchmark:

@@ -94,7 +94,7 @@ def test_changing_epochs_reruns_only_that_experiment(penguins_run):
     changed_path = write_config(workdir, "changed.yaml", changed)
     jobs = planned_jobs(workdir, "--configfile", str(changed_path))
     assert jobs == {"train_tabular": 1, "evaluate_classifier": 1, "plot_training_curves": 1,
-                    "plot_confusion_matrix": 1, "leaderboard": 1, "all": 1}
+                    "plot_confusion_matrix": 1, "report_dataset": 1, "leaderboard": 1, "all": 1}
     dry = snakemake(workdir, "--dry-run", "--configfile", str(changed_path)).stdout
     outputs = [line for line in dry.splitlines() if line.strip().startswith("output:")]
     assert any("results/penguins/dense10/model.keras" in line for line in outputs)
@@ -106,7 +106,9 @@ def test_editing_package_code_reruns_dependent_rules_only(penguins_run):
     plots = workdir / "dlwf" / "plots.py"
     plots.write_text(plots.read_text() + "\n# edited\n")
     jobs = planned_jobs(workdir, "--configfile", str(overlay))
-    assert set(jobs) == {"plot_penguins_pairplot", "plot_training_curves", "plot_confusion_matrix", "all"}
+    # the report shows the figures, so it is rebuilt too; nothing that trains or evaluates reruns
+    assert set(jobs) == {"plot_penguins_pairplot", "plot_training_curves", "plot_confusion_matrix", "report_dataset",
+                         "all"}
 
 
 def test_fresh_runs_are_bit_identical(penguins_run, tmp_path):

@@ -25,3 +25,14 @@ def test_json_roundtrip_and_md5(tmp_path):
     write_json({"b": 1, "a": [1, 2]}, tmp_path / "m.json")
     assert read_json(tmp_path / "m.json") == {"a": [1, 2], "b": 1}
     assert len(md5sum(tmp_path / "m.json")) == 32
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        write_json({"a": 1}, tmp_path / "m.json")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "m.json").stat().st_mode & 0o777 == 0o644
