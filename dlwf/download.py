@@ -32,6 +32,22 @@ def mirror_source(mirror: str | os.PathLike, dataset: str, filename: str) -> str
     return str(Path(mirror).expanduser().resolve() / dataset / filename)
 
 
+def is_remote(source: str) -> bool:
+    """Return True for http(s) URLs: the sources a mirror stands in for."""
+    return urllib.parse.urlparse(source).scheme in ("http", "https")
+
+
+def choose_source(url: str, mirror: str | os.PathLike | None, dataset: str, filename: str) -> str:
+    """Return where to fetch from: the mirror copy for remote URLs when a mirror is set, else ``url``.
+
+    Local files, file:// URLs and package data are already on the machine, so they are read
+    where they are even when a mirror is configured.
+    """
+    if mirror and is_remote(url):
+        return mirror_source(mirror, dataset, filename)
+    return url
+
+
 def _is_loopback(host: str | None) -> bool:
     if not host:
         return False

@@ -8,7 +8,7 @@ from dlwf import download, fileio
 def main(snakemake):
     dataset, filename = snakemake.wildcards.dataset, snakemake.wildcards.filename
     mirror = snakemake.config.get("mirror")
-    source = download.mirror_source(mirror, dataset, filename) if mirror else snakemake.params.url
+    source = download.choose_source(snakemake.params.url, mirror, dataset, filename)
     record = download.fetch(
         source,
         snakemake.output.data,

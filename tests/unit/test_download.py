@@ -153,3 +153,11 @@ def test_refused_sources(url, message, tmp_path):
     with pytest.raises(DownloadError, match=message):
         download.fetch(url, tmp_path / "x.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_mirror_replaces_remote_urls_only(tmp_path):
+    remote = "https://zenodo.org/records/5071376/files/w.csv?download=1"
+    assert download.choose_source(remote, tmp_path, "weather", "w.csv") == str(tmp_path.resolve() / "weather" / "w.csv")
+    assert download.choose_source(remote, None, "weather", "w.csv") == remote
+    for local in ("package://palmerpenguins/data/penguins.csv", "file:///data/w.csv", "/data/w.csv"):
+        assert download.choose_source(local, tmp_path, "weather", "w.csv") == local
