@@ -85,3 +85,13 @@ def test_target_naming_an_unknown_experiment_is_refused(workflow_dir):
     proc = snakemake(workflow_dir, "--dry-run", "results/penguins/dense11/metrics.json", check=False)
     assert proc.returncode != 0
     assert "No rule to produce results/penguins/dense11/metrics.json" in proc.stderr + proc.stdout
+
+
+def test_offline_overlay_plans_every_lesson_experiment(workflow_dir, shared_data):
+    from tests.workflow import planned_jobs
+
+    jobs = planned_jobs(workflow_dir, "--configfile", "config/offline.yaml")
+    assert jobs["train_tabular"] + jobs["train_tabular_tensorboard"] == 8  # 2 penguins + 6 weather
+    assert jobs["train_image_classifier"] == 5 and jobs["train_sweep_point"] == 6
+    assert jobs["tune_image_classifier"] == 2 and jobs["features"] == 1
+    assert jobs["report_dataset"] == 3 and jobs["leaderboard"] == 1
