@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import keras
+import numpy as np
 import pandas as pd
 
 from . import evaluation, provenance, training
@@ -92,20 +93,42 @@ def evaluate_classifier(
     _, y_train = load_xy(train_csv, columns)
     x_test, y_test = load_xy(test_csv, columns)
     probabilities = model.predict(x_test, verbose=0)
-    true_idx, pred_idx = y_test.argmax(axis=1), probabilities.argmax(axis=1)
-    scores = evaluation.classification_metrics(true_idx, pred_idx, class_names)
-    baseline = evaluation.majority_baseline_accuracy(y_train.argmax(axis=1), true_idx)
     record = _base_record(experiment, spec, model, history_csv, raw_files, test_csv, device)
+    return finish_classifier(record, probabilities, y_test.argmax(axis=1), y_train.argmax(axis=1), class_names,
+                             metrics_out, predictions_out, confusion_out)
+
+
+def finish_classifier(
+    record: dict,
+    probabilities: np.ndarray,
+    true_idx: np.ndarray,
+    train_idx: np.ndarray,
+    class_names: list[str],
+    metrics_out: str,
+    predictions_out: str,
+    confusion_out: str,
+    loss: float | None = None,
+    **extra,
+) -> dict:
+    """Return ``record`` completed with accuracy, per-class scores and the majority baseline; write
+    metrics.json, predictions.csv (one row per evaluated sample) and the confusion matrix CSV."""
+    pred_idx = probabilities.argmax(axis=1)
+    scores = evaluation.classification_metrics(true_idx, pred_idx, class_names)
+    if loss is not None:
+        scores["loss"] = float(loss)
+    baseline = evaluation.majority_baseline_accuracy(train_idx, true_idx)
     record.update(
         task="classification",
         primary_metric={"name": "accuracy", "value": scores["accuracy"], "higher_is_better": True},
         metrics=scores,
         baseline={"name": "majority class of the training set", "accuracy": baseline},
         beats_baseline=bool(scores["accuracy"] > baseline),
+        **extra,
     )
     predictions = pd.DataFrame(probabilities, columns=[f"p_{c}" for c in class_names])
     predictions.insert(0, "predicted", [class_names[i] for i in pred_idx])
     predictions.insert(0, "true", [class_names[i] for i in true_idx])
+    predictions.insert(0, "index", np.arange(len(true_idx)))
     predictions.insert(0, "split", "test")
     write_csv(evaluation.confusion_frame(true_idx, pred_idx, class_names), confusion_out, index=True)
     write_csv(predictions, predictions_out)

@@ -7,12 +7,9 @@ same layout as :func:`dlwf.experiment.evaluate_classifier` (majority baseline in
 from __future__ import annotations
 
 import keras
-import numpy as np
-import pandas as pd
 
-from . import evaluation, images
-from .experiment import _base_record
-from .fileio import write_csv, write_json
+from . import images
+from .experiment import _base_record, finish_classifier
 from .image_experiment import softmax
 from .models import load_model_checked
 
@@ -39,26 +36,9 @@ def evaluate_image_classifier(
     from_logits = bool(spec["training"].get("from_logits"))
     probabilities = softmax(outputs) if from_logits else outputs
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(y_val, outputs)
-    pred_idx = probabilities.argmax(axis=1)
-    scores = evaluation.classification_metrics(y_val, pred_idx, class_names)
-    scores["loss"] = float(loss)
-    baseline = evaluation.majority_baseline_accuracy(y_train, y_val)
     test_images = f"{prepared_dir}/{images.FILES['test']['images']}"
     record = _base_record(experiment, spec, model, history_csv, raw_files, test_images, device)
-    record.update(
-        task="classification",
-        evaluated_on="validation set (the dataset's test files, as in the lesson)",
-        primary_metric={"name": "accuracy", "value": scores["accuracy"], "higher_is_better": True},
-        metrics=scores,
-        baseline={"name": "majority class of the training set", "accuracy": baseline},
-        beats_baseline=bool(scores["accuracy"] > baseline),
+    return finish_classifier(
+        record, probabilities, y_val, y_train, class_names, metrics_out, predictions_out, confusion_out,
+        loss=loss, evaluated_on="validation set (the dataset's test files, as in the lesson)",
     )
-    predictions = pd.DataFrame(probabilities, columns=[f"p_{c}" for c in class_names])
-    predictions.insert(0, "predicted", [class_names[i] for i in pred_idx])
-    predictions.insert(0, "true", [class_names[i] for i in y_val])
-    predictions.insert(0, "index", np.arange(len(y_val)))
-    predictions.insert(0, "split", "test")
-    write_csv(evaluation.confusion_frame(y_val, pred_idx, class_names), confusion_out, index=True)
-    write_csv(predictions, predictions_out)
-    write_json(record, metrics_out)
-    return record

@@ -57,7 +57,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import evaluation, training
+from . import training
 from .errors import TrainingError, WorkflowInputError
 from .fileio import atomic_path, md5sum, read_json, write_csv, write_json
 from .images import FILES, load_split, read_classes, scale
@@ -403,7 +403,7 @@ def evaluate_transfer(
     """
     # imported here, not at the top: the feature pass must not depend on (and be recomputed
     # after edits to) the modules that only the evaluation uses
-    from .experiment import _base_record
+    from .experiment import _base_record, finish_classifier
     from .image_experiment import softmax
 
     classes = read_classes(prepared_dir)
@@ -423,25 +423,19 @@ def evaluate_transfer(
         )
     from_logits = bool(spec["training"].get("from_logits"))
     probabilities = softmax(logits) if from_logits else logits
-    pred_idx = probabilities.argmax(axis=1)
-    scores = evaluation.classification_metrics(y_test, pred_idx, class_names)
-    scores["loss"] = float(keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(y_test, logits))
-    baseline = evaluation.majority_baseline_accuracy(y_train, y_test)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(y_test, logits)
     base = read_json(base_json)
     timing = {name: round(benchmark_seconds(path), 3) for name, path in benchmarks.items()}
     timing["feature_forward_pass_s"] = base["forward_pass_s"]
     timing["benchmark_files"] = {name: str(path) for name, path in benchmarks.items()}
     test_images = str(Path(prepared_dir) / FILES["test"]["images"])
     record = _base_record(experiment, spec, model, history_csv, raw_files, test_images, device)
-    record.update(
-        task="classification",
-        evaluated_on="validation set (the dataset's test files, as in the lesson), as raw images through model.keras",
-        primary_metric={"name": "accuracy", "value": scores["accuracy"], "higher_is_better": True},
-        metrics=scores,
-        baseline={"name": "majority class of the training set", "accuracy": baseline},
-        beats_baseline=bool(scores["accuracy"] > baseline),
-        n_trainable_parameters=int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
-        base_model={
+    extra = {
+        "evaluated_on": (
+            "validation set (the dataset's test files, as in the lesson), as raw images through model.keras"
+        ),
+        "n_trainable_parameters": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
+        "base_model": {
             "id": base["base_id"],
             "name": base["config"]["name"],
             "weights": base["weights"],
@@ -450,21 +444,14 @@ def evaluate_transfer(
             "feature_dim": base["feature_dim"],
             "config": base["config"],
         },
-        equivalence={
+        "equivalence": {
             "max_abs_logit_difference": difference,
             "tolerance": TOLERANCE,
             "compared": "model.keras on the raw validation images vs the head on the cached validation features",
         },
-        timing=timing,
-    )
+        "timing": timing,
+    }
     if not base["pretrained"]:
-        record["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
-    predictions = pd.DataFrame(probabilities, columns=[f"p_{c}" for c in class_names])
-    predictions.insert(0, "predicted", [class_names[i] for i in pred_idx])
-    predictions.insert(0, "true", [class_names[i] for i in y_test])
-    predictions.insert(0, "index", np.arange(len(y_test)))
-    predictions.insert(0, "split", "test")
-    write_csv(evaluation.confusion_frame(y_test, pred_idx, class_names), confusion_out, index=True)
-    write_csv(predictions, predictions_out)
-    write_json(record, metrics_out)
-    return record
+        extra["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
+    return finish_classifier(record, probabilities, y_test, y_train, class_names, metrics_out, predictions_out,
+                             confusion_out, loss=loss, **extra)

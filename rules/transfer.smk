@@ -17,7 +17,6 @@ rule features:
             "provenance",
             "models",
             "training",
-            "evaluation",
         ),
     output:
         extractor="results/{dataset}/features/{base}/extractor.keras",
@@ -56,7 +55,6 @@ rule train_transfer_head:
             "provenance",
             "models",
             "training",
-            "evaluation",
         ),
     output:
         head="results/{dataset}/{experiment}/head.keras",
@@ -90,7 +88,6 @@ rule assemble_transfer_model:
             "provenance",
             "models",
             "training",
-            "evaluation",
         ),
     output:
         model="results/{dataset}/{experiment}/model.keras",
