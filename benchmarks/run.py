@@ -21,6 +21,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -133,11 +134,20 @@ def main() -> None:
     parser.add_argument("--lesson-transfer-epochs", type=int, default=0,
                         help="epochs of the lesson's transfer loop to time (extrapolated to 30); "
                              "0 = as many as the cached-feature head ran, so accuracies compare")
+    parser.add_argument("--scratch", type=Path, help="where the workflow copies go (default: beside the repo)")
+    parser.add_argument("--keep", action="store_true", help="keep the workflow copies afterwards")
     parser.add_argument("--skip-cores-runs", action="store_true", help="skip the --cores 1/2 full-workflow runs")
     args = parser.parse_args()
 
-    scratch = Path(os.environ.get("TMPDIR", "/tmp")) / f"dlwf-bench-{os.getpid()}"
-    workdir = copy_workflow(scratch / "main")
+    # beside the repository, so relative data paths in overlays (../shared/data/...) resolve the same
+    scratch = args.scratch or REPO.parent
+    copies = []
+
+    def fresh_copy(name: str) -> Path:
+        copies.append(copy_workflow(scratch / f".dlwf-bench-{os.getpid()}-{name}"))
+        return copies[-1]
+
+    workdir = fresh_copy("main")
     overlay = write_config(workdir, "bench.yaml", selection_overlay(args.datasets, args.experiments))
     config_args = ["--configfile", str(overlay), *[str(Path(c).resolve()) for c in args.configfile]]
     if args.mirror:
@@ -150,7 +160,7 @@ def main() -> None:
     summary.append({"measure": "dry run (s)", "value": snakemake(workdir, "--dry-run", *config_args)})
     if not args.skip_cores_runs:
         for cores in (1, 2):
-            fresh = copy_workflow(scratch / f"cores{cores}")
+            fresh = fresh_copy(f"cores{cores}")
             write_config(fresh, "bench.yaml", yaml.safe_load(overlay.read_text()))
             summary.append({"measure": f"whole workflow, --cores {cores} (s)",
                             "value": snakemake(fresh, *config_args, cores=cores)})
@@ -176,6 +186,9 @@ def main() -> None:
         lines += ["", "## Transfer learning", "", transfer.to_markdown(index=False, floatfmt=".2f")]
     (args.out / "RESULTS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
+    if not args.keep:
+        for copy in copies:
+            shutil.rmtree(copy, ignore_errors=True)
 
 
 if __name__ == "__main__":
