@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -96,9 +97,12 @@ def main() -> None:
             str(args.workdir / "results" / spec["dataset"] / "prepared"), spec)
         model = image_experiment.build(args.experiment, spec, train[0].shape[1:], classes["n_classes"])
     training.compile_model(model, spec["training"])
-    start = time.perf_counter()
-    history = training.fit(model, train[0], train[1], spec["training"], val)
-    seconds = time.perf_counter() - start
+    # same callbacks as the workflow's job, TensorBoard logging included when configured
+    with tempfile.TemporaryDirectory() as tensorboard:
+        start = time.perf_counter()
+        history = training.fit(model, train[0], train[1], spec["training"], val,
+                               tensorboard if spec["training"].get("tensorboard") else None)
+        seconds = time.perf_counter() - start
     print(json.dumps({"experiment": args.experiment, "fit_seconds": seconds, "epochs": len(history)}))
 
 
