@@ -56,7 +56,12 @@ def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
     text = proc.stdout + proc.stderr
     if "Nothing to be done" in text:
         return {}
-    table = text.split("Job stats:", 1)[1]
+    return job_stats(text)
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """Return {rule: jobs} from the 'Job stats' table Snakemake prints before running."""
+    table = output.split("Job stats:", 1)[1]
     jobs = {}
     for line in table.splitlines()[3:]:
         match = re.match(r"^(\S+)\s+(\d+)$", line.strip())

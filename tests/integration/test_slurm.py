@@ -25,7 +25,7 @@ import pytest
 import yaml
 
 from tests.rule_analysis import load_rules
-from tests.workflow import REPO, copy_workflow, write_config
+from tests.workflow import REPO, copy_workflow, job_stats, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.integration]
 
@@ -124,19 +124,6 @@ def overlay_config(shared_data: Path) -> dict:
             },
         },
     }
-
-
-def job_stats(output: str) -> dict[str, int]:
-    """{rule: jobs} from the 'Job stats' table Snakemake prints before running."""
-    table = output.split("Job stats:", 1)[1]
-    jobs = {}
-    for line in table.splitlines()[3:]:
-        match = re.match(r"^(\S+)\s+(\d+)$", line.strip())
-        if not match:
-            break
-        if match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
 
 
 def slurm_jobs(workdir: Path) -> list[dict]:
