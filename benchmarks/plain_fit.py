@@ -1,8 +1,11 @@
-"""Train one experiment the plain way (in-process model.fit) and print the fit time as JSON.
+"""Train one experiment the plain way (in-process model.fit) and print its timings as JSON.
 
 Run by benchmarks/run.py in a fresh process (TensorFlow's thread pools are fixed per
 process) on the split/prepared files the workflow produced, with the experiment's own
 config (read from its metrics.json), so the comparison uses the same data, seed and epochs.
+It does what a researcher's standalone script does (import TensorFlow, load the data, build,
+fit, save model.keras), so run.py can compare the workflow job with both the bare
+``model.fit`` and this whole plain process.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+STARTED = time.perf_counter()
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -80,7 +85,11 @@ def main() -> None:
                         help="time the lesson's end-to-end transfer loop for this many epochs instead")
     args = parser.parse_args()
     runtime.configure_tensorflow(args.threads)
+    import keras  # noqa: F401  (timed as part of the import)
+
     from dlwf import training
+
+    imported = time.perf_counter()
 
     spec = json.loads(args.metrics.read_text())["provenance"]["config"]
     if args.lesson_transfer_epochs:
@@ -98,12 +107,17 @@ def main() -> None:
         model = image_experiment.build(args.experiment, spec, train[0].shape[1:], classes["n_classes"])
     training.compile_model(model, spec["training"])
     # same callbacks as the workflow's job, TensorBoard logging included when configured
-    with tempfile.TemporaryDirectory() as tensorboard:
+    with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
         history = training.fit(model, train[0], train[1], spec["training"], val,
-                               tensorboard if spec["training"].get("tensorboard") else None)
+                               scratch if spec["training"].get("tensorboard") else None)
         seconds = time.perf_counter() - start
-    print(json.dumps({"experiment": args.experiment, "fit_seconds": seconds, "epochs": len(history)}))
+        model.save(Path(scratch) / "model.keras")
+        saved = time.perf_counter()
+    print(json.dumps({"experiment": args.experiment, "fit_seconds": seconds, "epochs": len(history),
+                      "final_loss": float(history["loss"].iloc[-1]),
+                      "import_seconds": imported - STARTED, "load_build_seconds": start - imported,
+                      "save_seconds": saved - start - seconds}))
 
 
 if __name__ == "__main__":

@@ -70,3 +70,13 @@ def job_stats(output: str) -> dict[str, int]:
         if match.group(1) != "total":
             jobs[match.group(1)] = int(match.group(2))
     return jobs
+
+
+def benchmark_harness():
+    """Import benchmarks/run.py (not a package) as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.workflow import REPO, copy_workflow, planned_jobs, snakemake, write_config
+from tests.workflow import REPO, benchmark_harness, copy_workflow, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -122,6 +122,17 @@ def test_fresh_runs_are_bit_identical(penguins_run, tmp_path):
     weights_a = keras.models.load_model(first / "results/penguins/dense10/model.keras").get_weights()
     weights_b = keras.models.load_model(second / "results/penguins/dense10/model.keras").get_weights()
     assert all((a == b).all() for a, b in zip(weights_a, weights_b, strict=True))
+
+
+def test_benchmark_plain_fit_trains_the_same_model_as_the_job(penguins_run):
+    workdir, _ = penguins_run
+    ratios = benchmark_harness().training_ratios(workdir, only=["dense10"])
+    row = ratios.set_index("experiment").loc["dense10"]
+    assert row["epochs"] == 100
+    # same data, seed and epochs: the plain model.fit ends at the job's training loss
+    assert row["plain_final_loss"] == pytest.approx(row["workflow_final_loss"], rel=1e-6)
+    assert 0 < row["plain_fit_s"] < row["plain_process_s"]
+    assert row["plain_import_s"] > 0 and row["ratio"] == pytest.approx(row["workflow_train_s"] / row["plain_fit_s"])
 
 
 def test_failed_download_keeps_going_and_lists_what_is_missing(tmp_path):

@@ -1,14 +1,10 @@
 """The benchmark harness's pure parts: selection overlay and benchmark-file summaries."""
 
-import importlib.util
-
 import pandas as pd
 
-from tests.workflow import REPO
+from tests.workflow import benchmark_harness
 
-spec = importlib.util.spec_from_file_location("bench_run", REPO / "benchmarks" / "run.py")
-bench = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench)
+bench = benchmark_harness()
 
 
 def test_selection_enables_only_the_chosen_datasets_and_experiments():
@@ -17,6 +13,11 @@ def test_selection_enables_only_the_chosen_datasets_and_experiments():
     assert all(v == {"enabled": False} for k, v in overlay["datasets"].items() if k != "penguins")
     assert overlay["experiments"]["dense10"] == {"enabled": True}
     assert overlay["experiments"]["dense10_normalized"] == {"enabled": False}
+
+
+def test_no_selection_keeps_the_configs_own_enabled_datasets():
+    # cifar10 (a download) is disabled in config.yaml and must stay so for a whole-workflow benchmark
+    assert bench.selection_overlay(None, None) == {"datasets": {}, "experiments": {}}
 
 
 def test_peak_rss_groups_benchmark_files_by_step(tmp_path):
