@@ -131,8 +131,9 @@ def test_benchmark_plain_fit_trains_the_same_model_as_the_job(penguins_run):
     assert row["epochs"] == 100
     # same data, seed and epochs: the plain model.fit ends at the job's training loss
     assert row["plain_final_loss"] == pytest.approx(row["workflow_final_loss"], rel=1e-6)
+    # the fit is part of the plain process; the job (its benchmark file) also pays an import
     assert 0 < row["plain_fit_s"] < row["plain_process_s"]
-    assert row["plain_import_s"] > 0 and row["ratio"] == pytest.approx(row["workflow_train_s"] / row["plain_fit_s"])
+    assert row["plain_fit_s"] < row["workflow_train_s"]
 
 
 def test_failed_download_keeps_going_and_lists_what_is_missing(tmp_path):
