@@ -25,7 +25,7 @@ include: "rules/report.smk"
 rule all:
     default_target: True
     input:
-        final_outputs(),
+        PLAN.targets(),
 
 
 onerror:

@@ -1,13 +1,16 @@
 # Downloads run on the submitting host (cluster compute nodes often have no internet).
+# The file is update(): Snakemake keeps it (and restores it if the job fails) instead of deleting
+# it before the job, and the script replaces it only by a newly fetched, verified copy; a present
+# copy with the expected md5 is kept, so a rerun works offline. No code input: a verified file
+# is defined by its checksum, not by the code that fetched it. The retry settings and the mirror
+# come from the config, not params: they change how the file is fetched, not what it is.
 localrules:
     download,
 
 
 rule download:
-    input:
-        code=package_code("download"),
     output:
-        data="resources/{dataset}/{filename}",
+        data=update("resources/{dataset}/{filename}"),
         provenance="resources/{dataset}/{filename}.provenance.json",
     log:
         "logs/download/{dataset}/{filename}.log",
@@ -18,10 +21,7 @@ rule download:
         "../envs/data.yaml"
     threads: 1
     params:
-        url=download_url,
-        md5=download_md5,
-        attempts=config["download"]["attempts"],
-        backoff=config["download"]["backoff"],
-        timeout=config["download"]["timeout"],
+        url=from_plan("download_url"),
+        md5=from_plan("download_md5"),
     script:
         "../scripts/download.py"

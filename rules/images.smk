@@ -6,8 +6,8 @@
 
 rule prepare_images:
     input:
-        raw=raw_files_of,
-        code=package_code("images"),
+        raw=from_plan("raw_files"),
+        code=code_inputs("prepare_images"),
     output:
         train_images="results/{dataset}/prepared/train_images.npy",
         train_labels="results/{dataset}/prepared/train_labels.npy",
@@ -19,22 +19,22 @@ rule prepare_images:
     benchmark:
         "benchmarks/{dataset}/prepare_images.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("images")),
+        dataset=datasets_of("images"),
     conda:
         "../envs/data.yaml"
     threads: 1
     resources:
         mem_mb=4000,
     params:
-        dataset=image_dataset_params,
+        dataset=from_plan("image_dataset"),
     script:
         "../scripts/prepare_images.py"
 
 
 rule plot_image_samples:
     input:
-        unpack(prepared_images),
-        code=package_code("images", "plots"),
+        unpack(from_plan("prepared_images")),
+        code=code_inputs("plot_image_samples"),
     output:
         report(
             "results/{dataset}/exploration/sample_images.png",
@@ -48,7 +48,7 @@ rule plot_image_samples:
     benchmark:
         "benchmarks/{dataset}/sample_images.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("images")),
+        dataset=datasets_of("images"),
     conda:
         "../envs/plot.yaml"
     threads: 1
@@ -58,15 +58,8 @@ rule plot_image_samples:
 
 rule train_image_classifier:
     input:
-        unpack(prepared_images),
-        code=package_code(
-            "runtime",
-            "images",
-            "image_experiment",
-            "image_models",
-            "models",
-            "training",
-        ),
+        unpack(from_plan("prepared_images")),
+        code=code_inputs("train_image_classifier"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -75,7 +68,7 @@ rule train_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("single")),
+        experiment=experiments_of(["images"], ["single"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -83,7 +76,7 @@ rule train_image_classifier:
         mem_mb=4000,
         gpu=1,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/train_image_classifier.py"
 
@@ -91,16 +84,8 @@ rule train_image_classifier:
 # One job per value: the values train in parallel (--cores, or one SLURM job each).
 rule train_sweep_point:
     input:
-        unpack(prepared_images),
-        code=package_code(
-            "runtime",
-            "images",
-            "image_experiment",
-            "image_models",
-            "models",
-            "training",
-            "provenance",
-        ),
+        unpack(from_plan("prepared_images")),
+        code=code_inputs("train_sweep_point"),
     output:
         model="results/{dataset}/{experiment}/{point}/model.keras",
         history="results/{dataset}/{experiment}/{point}/history.csv",
@@ -110,8 +95,7 @@ rule train_sweep_point:
     benchmark:
         "benchmarks/{dataset}/{experiment}/{point}/train.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("sweep")),
-        point=alternatives(all_sweep_points()),
+        experiment=experiments_of(["images"], ["sweep"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -119,16 +103,18 @@ rule train_sweep_point:
         mem_mb=4000,
         gpu=1,
     params:
-        spec=experiment_spec,
-        point=sweep_point,
+        settings=from_plan("sweep_point_settings"),
+        arg=from_plan("sweep_arg"),
     script:
         "../scripts/train_sweep_point.py"
 
 
 rule aggregate_sweep:
     input:
-        unpack(sweep_results),
-        code=package_code("sweep", "plots", "provenance", "images", "evaluation"),
+        unpack(from_plan("sweep_results")),
+        unpack(from_plan("prepared_images")),
+        raw=from_plan("raw_files"),
+        code=code_inputs("aggregate_sweep"),
     output:
         table="results/{dataset}/{experiment}/sweep.csv",
         plot=report(
@@ -151,12 +137,12 @@ rule aggregate_sweep:
     benchmark:
         "benchmarks/{dataset}/{experiment}/aggregate_sweep.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("sweep")),
+        experiment=experiments_of(["images"], ["sweep"]),
     conda:
         "../envs/plot.yaml"
     threads: 1
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/aggregate_sweep.py"
 
@@ -165,16 +151,8 @@ rule aggregate_sweep:
 # experiments never share trials, and a rerun starts from scratch (Snakemake removes it).
 rule tune_image_classifier:
     input:
-        unpack(prepared_images),
-        code=package_code(
-            "runtime",
-            "images",
-            "image_experiment",
-            "image_models",
-            "models",
-            "training",
-            "tuning",
-        ),
+        unpack(from_plan("prepared_images")),
+        code=code_inputs("tune_image_classifier"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -186,7 +164,7 @@ rule tune_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/tune.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("tuner")),
+        experiment=experiments_of(["images"], ["tuner"]),
     conda:
         "../envs/tuner.yaml"
     threads: config["train_threads"]
@@ -194,30 +172,18 @@ rule tune_image_classifier:
         mem_mb=4000,
         gpu=1,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/tune_image_classifier.py"
 
 
 rule evaluate_image_classifier:
     input:
-        unpack(prepared_images),
+        unpack(from_plan("prepared_images")),
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
-        raw=raw_files_of,
-        code=package_code(
-            "runtime",
-            "images",
-            "image_evaluation",
-            "image_experiment",
-            "image_models",
-            "models",
-            "training",
-            "experiment",
-            "evaluation",
-            "provenance",
-            "tabular",
-        ),
+        raw=from_plan("raw_files"),
+        code=code_inputs("evaluate_image_classifier"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -227,15 +193,13 @@ rule evaluate_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=alternatives(
-            image_experiments("single") + image_experiments("tuner")
-        ),
+        experiment=experiments_of(["images"], ["single", "tuner"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
     resources:
         mem_mb=4000,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/evaluate_image_classifier.py"

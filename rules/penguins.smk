@@ -3,8 +3,8 @@
 
 rule prepare_penguins:
     input:
-        raw=lambda wc: raw_files(wc.dataset)[0],
-        code=package_code("penguins", "tabular"),
+        raw=from_plan("raw_file"),
+        code=code_inputs("prepare_penguins"),
     output:
         prepared="results/{dataset}/prepared.csv",
     log:
@@ -12,7 +12,7 @@ rule prepare_penguins:
     benchmark:
         "benchmarks/{dataset}/prepare.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("penguins")),
+        dataset=datasets_of("penguins"),
     conda:
         "../envs/data.yaml"
     threads: 1
@@ -23,7 +23,7 @@ rule prepare_penguins:
 rule split_penguins:
     input:
         prepared="results/{dataset}/prepared.csv",
-        code=package_code("penguins", "tabular"),
+        code=code_inputs("split_penguins"),
     output:
         train="results/{dataset}/split/train.csv",
         test="results/{dataset}/split/test.csv",
@@ -33,12 +33,12 @@ rule split_penguins:
     benchmark:
         "benchmarks/{dataset}/split.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("penguins")),
+        dataset=datasets_of("penguins"),
     conda:
         "../envs/data.yaml"
     threads: 1
     params:
-        split=lambda wc: DATASETS[wc.dataset]["split"],
+        split=from_plan("split_settings"),
     script:
         "../scripts/split_penguins.py"
 
@@ -46,7 +46,7 @@ rule split_penguins:
 rule plot_penguins_pairplot:
     input:
         prepared="results/{dataset}/prepared.csv",
-        code=package_code("penguins", "tabular", "plots"),
+        code=code_inputs("plot_pairplot"),
     output:
         report(
             "results/{dataset}/exploration/pairplot.png",
@@ -60,7 +60,7 @@ rule plot_penguins_pairplot:
     benchmark:
         "benchmarks/{dataset}/pairplot.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("penguins")),
+        dataset=datasets_of("penguins"),
     conda:
         "../envs/plot.yaml"
     threads: 1

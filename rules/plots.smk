@@ -4,7 +4,7 @@
 rule plot_training_curves:
     input:
         history="results/{dataset}/{experiment}/history.csv",
-        code=package_code("plots"),
+        code=code_inputs("plot_training_curves"),
     output:
         report(
             "results/{dataset}/{experiment}/training_curves.png",
@@ -27,7 +27,7 @@ rule plot_training_curves:
 rule plot_confusion_matrix:
     input:
         confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
-        code=package_code("plots"),
+        code=code_inputs("plot_confusion_matrix"),
     output:
         report(
             "results/{dataset}/{experiment}/confusion_matrix.png",

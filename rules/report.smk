@@ -1,10 +1,11 @@
-# The lesson's outlook: every result in one table, compared on identical test sets.
+# The lesson's outlook: every result in one table, compared on identical test sets; one report
+# page per dataset.
 
 
 rule leaderboard:
     input:
-        code=package_code("leaderboard"),
-        metrics=all_metrics_files(),
+        metrics=PLAN.metrics_files(),
+        code=code_inputs("leaderboard"),
     output:
         csv="results/leaderboard.csv",
         html=report(
@@ -19,14 +20,16 @@ rule leaderboard:
     conda:
         "../envs/data.yaml"
     threads: 1
+    params:
+        experiments=from_plan("leaderboard_entries"),
     script:
         "../scripts/leaderboard.py"
 
 
 rule aggregate_repeats:
     input:
-        code=package_code("leaderboard"),
-        metrics=repeat_metrics,
+        metrics=from_plan("repeat_metrics"),
+        code=code_inputs("aggregate_repeats"),
     output:
         csv="results/{dataset}/{experiment}/repeats.csv",
         summary="results/{dataset}/{experiment}/repeats.json",
@@ -46,10 +49,10 @@ rule aggregate_repeats:
 # to an HTML page without code cells that displays offline.
 rule report_dataset:
     input:
-        notebook=report_notebook,
-        template=REPORT_TEMPLATE,
-        results=report_inputs,
-        code=package_code("report", "leaderboard"),
+        notebook=from_plan("report_notebook"),
+        template=workflow_file("notebooks/templates/offline.html.j2"),
+        results=from_plan("report_inputs"),
+        code=code_inputs("report_dataset"),
     output:
         html=report(
             "reports/{dataset}.html",
@@ -66,7 +69,7 @@ rule report_dataset:
         "../envs/report.yaml"
     threads: 1
     params:
-        parameters=lambda wc: report_parameters(wc.dataset),
+        parameters=from_plan("report_parameters"),
         show_code=config["report_code"],
     script:
         "../scripts/report_dataset.py"

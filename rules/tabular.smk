@@ -3,16 +3,8 @@
 
 rule train_tabular:
     input:
-        unpack(tabular_split),
-        code=package_code(
-            "runtime",
-            "experiment",
-            "evaluation",
-            "provenance",
-            "training",
-            "models",
-            "tabular",
-        ),
+        unpack(from_plan("split_files")),
+        code=code_inputs("train_tabular"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -21,14 +13,14 @@ rule train_tabular:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train.tsv"
     wildcard_constraints:
-        experiment=alternatives(tabular_experiments(tensorboard=False)),
+        experiment=experiments_of(["penguins", "weather"], tensorboard=False),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
     resources:
         mem_mb=2000,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/train_tabular.py"
 
@@ -41,24 +33,16 @@ use rule train_tabular as train_tabular_tensorboard with:
         history="results/{dataset}/{experiment}/history.csv",
         tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
     wildcard_constraints:
-        experiment=alternatives(tabular_experiments(tensorboard=True)),
+        experiment=experiments_of(["penguins", "weather"], tensorboard=True),
 
 
 rule evaluate_classifier:
     input:
-        unpack(tabular_split),
+        unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
-        raw=raw_files_of,
-        code=package_code(
-            "runtime",
-            "experiment",
-            "evaluation",
-            "provenance",
-            "training",
-            "models",
-            "tabular",
-        ),
+        raw=from_plan("raw_files"),
+        code=code_inputs("evaluate_classifier"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -68,33 +52,25 @@ rule evaluate_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=alternatives(experiments_of_kind("penguins")),
+        experiment=experiments_of(["penguins"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
     resources:
         mem_mb=2000,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/evaluate_classifier.py"
 
 
 rule evaluate_regressor:
     input:
-        unpack(tabular_split),
+        unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
-        raw=raw_files_of,
-        code=package_code(
-            "runtime",
-            "experiment",
-            "evaluation",
-            "provenance",
-            "training",
-            "models",
-            "tabular",
-        ),
+        raw=from_plan("raw_files"),
+        code=code_inputs("evaluate_regressor"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -103,13 +79,13 @@ rule evaluate_regressor:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=alternatives(experiments_of_kind("weather")),
+        experiment=experiments_of(["weather"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
     resources:
         mem_mb=2000,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/evaluate_regressor.py"

@@ -6,18 +6,9 @@
 
 rule features:
     input:
-        unpack(prepared_images),
-        weights=transfer_weights_file,
-        # the modules dlwf.transfer imports at its top (the evaluation's own come later)
-        code=package_code(
-            "runtime",
-            "images",
-            "transfer",
-            "transfer_config",
-            "provenance",
-            "models",
-            "training",
-        ),
+        unpack(from_plan("prepared_images")),
+        weights=from_plan("weights_files"),
+        code=code_inputs("extract_features"),
     output:
         extractor="results/{dataset}/features/{base}/extractor.keras",
         train="results/{dataset}/features/{base}/train.npy",
@@ -28,8 +19,7 @@ rule features:
     benchmark:
         "benchmarks/{dataset}/features/{base}.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("images")),
-        base=alternatives(transfer_base_ids()),
+        dataset=datasets_of("images"),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -37,25 +27,16 @@ rule features:
         mem_mb=8000,
         gpu=1,
     params:
-        base=transfer_base,
+        base=from_plan("base_settings"),
     script:
         "../scripts/extract_features.py"
 
 
 rule train_transfer_head:
     input:
-        unpack(prepared_images),
-        train_features=lambda wc: transfer_features(wc)["train_features"],
-        test_features=lambda wc: transfer_features(wc)["test_features"],
-        code=package_code(
-            "runtime",
-            "images",
-            "transfer",
-            "transfer_config",
-            "provenance",
-            "models",
-            "training",
-        ),
+        unpack(from_plan("prepared_images")),
+        unpack(from_plan("head_features")),
+        code=code_inputs("train_transfer_head"),
     output:
         head="results/{dataset}/{experiment}/head.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -64,31 +45,23 @@ rule train_transfer_head:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train_head.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("transfer")),
+        experiment=experiments_of(["images"], ["transfer"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
     resources:
         mem_mb=2000,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/train_transfer_head.py"
 
 
 rule assemble_transfer_model:
     input:
-        extractor=lambda wc: transfer_features(wc)["extractor"],
+        extractor=from_plan("feature_extractor"),
         head="results/{dataset}/{experiment}/head.keras",
-        code=package_code(
-            "runtime",
-            "images",
-            "transfer",
-            "transfer_config",
-            "provenance",
-            "models",
-            "training",
-        ),
+        code=code_inputs("assemble_transfer_model"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
     log:
@@ -96,42 +69,27 @@ rule assemble_transfer_model:
     benchmark:
         "benchmarks/{dataset}/{experiment}/assemble.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("transfer")),
+        experiment=experiments_of(["images"], ["transfer"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
     resources:
         mem_mb=4000,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/assemble_transfer_model.py"
 
 
 rule evaluate_transfer_model:
     input:
-        unpack(prepared_images),
-        unpack(transfer_benchmarks),
+        unpack(from_plan("prepared_images")),
+        unpack(from_plan("transfer_evaluation_inputs")),
         model="results/{dataset}/{experiment}/model.keras",
         head="results/{dataset}/{experiment}/head.keras",
         history="results/{dataset}/{experiment}/history.csv",
-        test_features=lambda wc: transfer_features(wc)["test_features"],
-        base=lambda wc: transfer_features(wc)["base"],
-        raw=raw_files_of,
-        code=package_code(
-            "runtime",
-            "images",
-            "transfer",
-            "transfer_config",
-            "provenance",
-            "models",
-            "training",
-            "evaluation",
-            "experiment",
-            "tabular",
-            "image_experiment",
-            "image_models",
-        ),
+        raw=from_plan("raw_files"),
+        code=code_inputs("evaluate_transfer_model"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -141,7 +99,7 @@ rule evaluate_transfer_model:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=alternatives(image_experiments("transfer")),
+        experiment=experiments_of(["images"], ["transfer"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -149,6 +107,6 @@ rule evaluate_transfer_model:
         mem_mb=8000,
         gpu=1,
     params:
-        spec=experiment_spec,
+        settings=from_plan("settings"),
     script:
         "../scripts/evaluate_transfer_model.py"

@@ -2,14 +2,10 @@
 # as files and split as in the lesson; training and evaluation are in tabular.smk.
 
 
-wildcard_constraints:
-    view=alternatives(view_ids("weather")),
-
-
 rule prepare_weather_view:
     input:
-        raw=lambda wc: raw_files(wc.dataset)[0],
-        code=package_code("weather", "tabular", "evaluation"),
+        raw=from_plan("raw_file"),
+        code=code_inputs("prepare_weather_view"),
     output:
         view="results/{dataset}/views/{view}.csv",
     log:
@@ -17,12 +13,12 @@ rule prepare_weather_view:
     benchmark:
         "benchmarks/{dataset}/views/{view}.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("weather")),
+        dataset=datasets_of("weather"),
     conda:
         "../envs/data.yaml"
     threads: 1
     params:
-        view=weather_view,
+        view=from_plan("weather_view"),
     script:
         "../scripts/prepare_weather_view.py"
 
@@ -30,7 +26,7 @@ rule prepare_weather_view:
 rule split_weather:
     input:
         view="results/{dataset}/views/{view}.csv",
-        code=package_code("weather", "tabular", "evaluation"),
+        code=code_inputs("split_weather"),
     output:
         train="results/{dataset}/split/{view}/train.csv",
         val="results/{dataset}/split/{view}/val.csv",
@@ -41,13 +37,13 @@ rule split_weather:
     benchmark:
         "benchmarks/{dataset}/split/{view}.tsv"
     wildcard_constraints:
-        dataset=alternatives(datasets_of_kind("weather")),
+        dataset=datasets_of("weather"),
     conda:
         "../envs/data.yaml"
     threads: 1
     params:
-        target=lambda wc: DATASETS[wc.dataset]["target"],
-        split=lambda wc: DATASETS[wc.dataset]["split"],
+        target=from_plan("target"),
+        split=from_plan("weather_split"),
     script:
         "../scripts/split_weather.py"
 
@@ -55,7 +51,7 @@ rule split_weather:
 rule plot_prediction_scatter:
     input:
         predictions="results/{dataset}/{experiment}/predictions.csv",
-        code=package_code("plots"),
+        code=code_inputs("plot_prediction_scatter"),
     output:
         train=report(
             "results/{dataset}/{experiment}/predicted_vs_true_train.png",
@@ -76,11 +72,11 @@ rule plot_prediction_scatter:
     benchmark:
         "benchmarks/{dataset}/{experiment}/plot_prediction_scatter.tsv"
     wildcard_constraints:
-        experiment=alternatives(experiments_of_kind("weather")),
+        experiment=experiments_of(["weather"]),
     conda:
         "../envs/plot.yaml"
     threads: 1
     params:
-        label=lambda wc: f"{DATASETS[wc.dataset]['target']} (next day)",
+        label=from_plan("target_label"),
     script:
         "../scripts/plot_prediction_scatter.py"

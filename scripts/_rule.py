@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dlwf.errors import DownloadError, TrainingError, WorkflowInputError  # noqa: E402
+from dlwf.core.errors import DownloadError, TrainingError, WorkflowInputError  # noqa: E402
 
 USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError)
 
@@ -42,3 +42,19 @@ def run(main, snakemake) -> None:
         sys.exit(1)
     finally:
         sys.stdout.flush()
+
+
+def run_with_tensorflow(main, snakemake) -> None:
+    """:func:`run`, with TensorFlow set up first (the job's threads, determinism, GPU use).
+
+    TensorFlow fixes its thread pools when it starts, so ``main`` must import the step modules
+    that use Keras inside itself, after this set-up.
+    """
+
+    def configured_main(snakemake):
+        from dlwf.core import runtime
+
+        runtime.configure_tensorflow(snakemake.threads)
+        main(snakemake)
+
+    run(configured_main, snakemake)

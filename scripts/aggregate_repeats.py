@@ -2,14 +2,12 @@
 
 from _rule import run
 
-from dlwf import fileio, leaderboard
+from dlwf.steps import report
 
 
 def main(snakemake):
-    table, summary = leaderboard.summarise_repeats(list(snakemake.input.metrics))
-    fileio.write_csv(table, snakemake.output.csv)
-    fileio.write_json(summary, snakemake.output.summary)
-    print(summary)
+    report.repeats(snakemake.wildcards.experiment, list(snakemake.input.metrics), snakemake.output.csv,
+                   snakemake.output.summary)
 
 
 run(main, snakemake)

@@ -1,26 +1,17 @@
-"""Table and plots of a sweep: final validation loss per value (the lesson's lineplot)."""
+"""Table and plots of a sweep: final validation loss per value (the lesson's lineplot), metrics.json."""
 
 from pathlib import Path
 
 from _rule import run
 
-from dlwf import sweep
+from dlwf.steps import images
 
 
 def main(snakemake):
-    table = sweep.aggregate(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        evaluation_files=list(snakemake.input.evaluations),
-        history_files=list(snakemake.input.histories),
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        raw_files=list(snakemake.input.raw),
-        table_out=snakemake.output.table,
-        plot_out=snakemake.output.plot,
-        curves_out=snakemake.output.curves,
-        metrics_out=snakemake.output.metrics,
-    )
-    print(table.to_string(index=False))
+    i, out = snakemake.input, snakemake.output
+    images.aggregate_sweep(snakemake.wildcards.experiment, snakemake.params.settings, list(i.evaluations),
+                           list(i.histories), str(Path(i.classes).parent), list(i.raw), out.table, out.plot,
+                           out.curves, out.metrics)
 
 
 run(main, snakemake)

@@ -1,20 +1,13 @@
 """Join the saved feature extractor and the trained head into model.keras (raw images -> logits)."""
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import transfer
+    from dlwf.steps import transfer
 
-    transfer.assemble_model(
-        snakemake.params.spec,
-        extractor_path=snakemake.input.extractor,
-        head_path=snakemake.input.head,
-        model_out=snakemake.output.model,
-    )
+    transfer.assemble(snakemake.params.settings, snakemake.input.extractor, snakemake.input.head,
+                      snakemake.output.model)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

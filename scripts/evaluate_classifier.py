@@ -1,29 +1,14 @@
 """Evaluate a saved classifier (loaded from model.keras) on the test split."""
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    device = runtime.configure_tensorflow(snakemake.threads)
-    from dlwf import experiment
+    from dlwf.steps import tabular
 
-    record = experiment.evaluate_classifier(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        model_path=snakemake.input.model,
-        history_csv=snakemake.input.history,
-        train_csv=snakemake.input.train,
-        test_csv=snakemake.input.test,
-        columns_json=snakemake.input.columns,
-        raw_files=list(snakemake.input.raw),
-        metrics_out=snakemake.output.metrics,
-        predictions_out=snakemake.output.predictions,
-        confusion_out=snakemake.output.confusion,
-        device=device,
-    )
-    print(f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}")
+    i, out = snakemake.input, snakemake.output
+    tabular.evaluate_classifier(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.history,
+                                i.train, i.test, i.columns, list(i.raw), out.metrics, out.predictions, out.confusion)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

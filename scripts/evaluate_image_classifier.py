@@ -2,29 +2,15 @@
 
 from pathlib import Path
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    device = runtime.configure_tensorflow(snakemake.threads)
-    from dlwf import image_evaluation
+    from dlwf.steps import images
 
-    record = image_evaluation.evaluate_image_classifier(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        model_path=snakemake.input.model,
-        history_csv=snakemake.input.history,
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        raw_files=list(snakemake.input.raw),
-        metrics_out=snakemake.output.metrics,
-        predictions_out=snakemake.output.predictions,
-        confusion_out=snakemake.output.confusion,
-        device=device,
-    )
-    print(f"validation accuracy {record['metrics']['accuracy']:.4f}, "
-          f"baseline {record['baseline']['accuracy']:.4f}")
+    i, out = snakemake.input, snakemake.output
+    images.evaluate(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.history,
+                    str(Path(i.classes).parent), list(i.raw), out.metrics, out.predictions, out.confusion)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

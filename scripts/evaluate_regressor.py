@@ -1,29 +1,15 @@
 """Evaluate a saved regressor (loaded from model.keras) and the baseline on train, validation and test."""
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    device = runtime.configure_tensorflow(snakemake.threads)
-    from dlwf import experiment
+    from dlwf.steps import tabular
 
-    record = experiment.evaluate_regressor(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        model_path=snakemake.input.model,
-        history_csv=snakemake.input.history,
-        train_csv=snakemake.input.train,
-        test_csv=snakemake.input.test,
-        columns_json=snakemake.input.columns,
-        raw_files=list(snakemake.input.raw),
-        metrics_out=snakemake.output.metrics,
-        predictions_out=snakemake.output.predictions,
-        validation_csv=snakemake.input.get("validation"),
-        device=device,
-    )
-    print(f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}")
+    i, out = snakemake.input, snakemake.output
+    tabular.evaluate_regressor(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.history,
+                               i.train, i.test, i.columns, list(i.raw), out.metrics, out.predictions,
+                               validation_csv=i.get("validation"))
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

@@ -2,30 +2,17 @@
 
 from pathlib import Path
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    device = runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import transfer
+    from dlwf.core.base_model import users
+    from dlwf.steps import transfer
 
-    base = snakemake.params.base
-    config = transfer.base_config(base["config"], base["where"])
-    if transfer.base_id(config) != snakemake.wildcards.base:  # rules/common.smk and dlwf disagree
-        raise RuntimeError(f"base id {transfer.base_id(config)} != wildcard {snakemake.wildcards.base}")
-    out = snakemake.output
-    record = transfer.compute_features(
-        base["config"],
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        extractor_out=out.extractor,
-        features_out={"train": out.train, "test": out.test},
-        base_json_out=out.base,
-        where=base["where"],
-        device=device,
-    )
-    print(f"forward passes (s): {record['forward_pass_s']} on {device}")
+    out, wildcards = snakemake.output, snakemake.wildcards
+    where = " / ".join(users(snakemake.config, wildcards.dataset, wildcards.base))  # for messages only
+    transfer.features(snakemake.params.base, str(Path(snakemake.input.classes).parent), out.extractor,
+                      {"train": out.train, "test": out.test}, out.base, where=where)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

@@ -2,11 +2,11 @@
 
 from _rule import run
 
-from dlwf import plots
+from dlwf.steps import plots
 
 
 def main(snakemake):
-    plots.save_confusion_heatmap(snakemake.input.confusion, snakemake.output[0], title=snakemake.wildcards.experiment)
+    plots.confusion_matrix(snakemake.input.confusion, snakemake.output[0], title=snakemake.wildcards.experiment)
 
 
 run(main, snakemake)

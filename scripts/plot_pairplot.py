@@ -2,12 +2,11 @@
 
 from _rule import run
 
-from dlwf import fileio, penguins, plots
+from dlwf.steps import penguins
 
 
 def main(snakemake):
-    prepared = penguins.read_prepared(snakemake.input.prepared)
-    fileio.save_figure(plots.pairplot(prepared, hue=penguins.TARGET), snakemake.output[0])
+    penguins.pairplot(snakemake.input.prepared, snakemake.output[0])
 
 
 run(main, snakemake)

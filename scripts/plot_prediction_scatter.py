@@ -2,18 +2,12 @@
 
 from _rule import run
 
-from dlwf import plots
+from dlwf.steps import weather
 
 
 def main(snakemake):
-    for split in ("train", "test"):
-        plots.save_prediction_scatter(
-            snakemake.input.predictions,
-            snakemake.output[split],
-            split,
-            label=snakemake.params.label,
-            title=snakemake.wildcards.experiment,
-        )
+    weather.prediction_scatter(snakemake.input.predictions, snakemake.params.label, snakemake.wildcards.experiment,
+                               train_out=snakemake.output.train, test_out=snakemake.output.test)
 
 
 run(main, snakemake)

@@ -2,11 +2,11 @@
 
 from _rule import run
 
-from dlwf import plots
+from dlwf.steps import plots
 
 
 def main(snakemake):
-    plots.save_training_curves(snakemake.input.history, snakemake.output[0], title=snakemake.wildcards.experiment)
+    plots.training_curves(snakemake.input.history, snakemake.output[0], title=snakemake.wildcards.experiment)
 
 
 run(main, snakemake)

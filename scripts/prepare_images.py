@@ -4,21 +4,12 @@ from pathlib import Path
 
 from _rule import run
 
-from dlwf import images
+from dlwf.steps import images
 
 
 def main(snakemake):
-    settings = snakemake.params.dataset
-    record = images.prepare(
-        list(snakemake.input.raw),
-        Path(snakemake.output.classes).parent,
-        class_names=settings["class_names"],
-        source_format=settings["format"],
-        subset=settings["subset"],
-        where=settings["where"],
-    )
-    print(f"prepared {record['counts']} images of shape {record['image_shape']}")
-    print(f"class counts: {record['class_counts']}")
+    images.prepare(list(snakemake.input.raw), **snakemake.params.dataset, prepared_dir=str(
+        Path(snakemake.output.classes).parent), where=f"config key datasets.{snakemake.wildcards.dataset}")
 
 
 run(main, snakemake)

@@ -2,13 +2,11 @@
 
 from _rule import run
 
-from dlwf import fileio, penguins
+from dlwf.steps import penguins
 
 
 def main(snakemake):
-    prepared = penguins.prepare(snakemake.input.raw)
-    print(f"{len(prepared)} complete rows; species counts:\n{prepared[penguins.TARGET].value_counts()}")
-    fileio.write_csv(prepared, snakemake.output.prepared)
+    penguins.prepare(snakemake.input.raw, snakemake.output.prepared)
 
 
 run(main, snakemake)

@@ -2,22 +2,13 @@
 
 from _rule import run
 
-from dlwf import fileio, weather
+from dlwf.steps import weather
 
 
 def main(snakemake):
-    settings = snakemake.params.view
-    data = weather.read_weather(snakemake.input.raw, settings["target"])
-    view = weather.make_view(
-        data,
-        settings["target"],
-        last_row=settings["last_row"],
-        feature_prefixes=settings["feature_prefixes"],
-        where=settings["where"],
-    )
-    features = weather.view_features(view, settings["target"])
-    print(f"view {snakemake.wildcards.view}: {len(view)} rows, {len(features)} features (raw file {data.shape})")
-    fileio.write_csv(view, snakemake.output.view)
+    wildcards = snakemake.wildcards
+    weather.prepare_view(snakemake.input.raw, **snakemake.params.view, view_out=snakemake.output.view,
+                         where=f"config key datasets.{wildcards.dataset}.views.{wildcards.view}")
 
 
 run(main, snakemake)

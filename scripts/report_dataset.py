@@ -2,19 +2,12 @@
 
 from _rule import run
 
-from dlwf import report
+from dlwf.steps import report
 
 
 def main(snakemake):
-    report.render(
-        snakemake.input.notebook,
-        snakemake.output.notebook,
-        snakemake.output.html,
-        parameters=dict(snakemake.params.parameters),
-        template=snakemake.input.template,
-        show_code=snakemake.params.show_code,
-    )
-    print(f"{snakemake.output.html}: {len(snakemake.params.parameters['experiments'])} experiment(s)")
+    report.dataset_report(snakemake.input.notebook, snakemake.input.template, dict(snakemake.params.parameters),
+                          snakemake.params.show_code, snakemake.output.notebook, snakemake.output.html)
 
 
 run(main, snakemake)

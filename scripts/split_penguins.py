@@ -2,20 +2,13 @@
 
 from _rule import run
 
-from dlwf import fileio, penguins
+from dlwf.steps import penguins
 
 
 def main(snakemake):
-    prepared = penguins.read_prepared(snakemake.input.prepared)
-    settings = snakemake.params.split
-    train, test, classes = penguins.split(
-        prepared, test_size=settings["test_size"], random_state=settings["random_state"]
-    )
-    print(f"train {len(train)} rows, test {len(test)} rows; test per class {test[classes].sum().to_dict()}")
-    fileio.write_csv(train, snakemake.output.train)
-    fileio.write_csv(test, snakemake.output.test)
-    columns = {"features": penguins.FEATURES, "targets": classes, "task": "classification", "class_names": classes}
-    fileio.write_json(columns, snakemake.output.columns)
+    out = snakemake.output
+    penguins.split(snakemake.input.prepared, **snakemake.params.split, train_out=out.train, test_out=out.test,
+                   columns_out=out.columns)
 
 
 run(main, snakemake)

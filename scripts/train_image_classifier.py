@@ -2,22 +2,14 @@
 
 from pathlib import Path
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import image_experiment
+    from dlwf.steps import images
 
-    image_experiment.train_image_classifier(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        model_out=snakemake.output.model,
-        history_out=snakemake.output.history,
-    )
+    images.train(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
+                 snakemake.output.model, snakemake.output.history)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

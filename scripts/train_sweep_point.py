@@ -2,29 +2,15 @@
 
 from pathlib import Path
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    device = runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import image_experiment, provenance
+    from dlwf.steps import images
 
-    point = snakemake.params.point
-    record = image_experiment.train_sweep_point(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        arg=point["arg"],
-        value=point["value"],
-        model_out=snakemake.output.model,
-        history_out=snakemake.output.history,
-        evaluation_out=snakemake.output.evaluation,
-        environment=provenance.environment(device),
-    )
-    print(f"{point['arg']}={point['value']}: val_loss {record['val_loss']:.4f}, "
-          f"val_accuracy {record['val_accuracy']:.4f} after {record['epochs_run']} epochs")
+    out = snakemake.output
+    images.train_sweep_point(snakemake.wildcards.experiment, snakemake.params.settings, snakemake.params.arg,
+                             str(Path(snakemake.input.classes).parent), out.model, out.history, out.evaluation)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

@@ -1,25 +1,15 @@
 """Train one experiment on tabular split files and save model.keras + history.csv."""
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import experiment
+    from dlwf.steps import tabular
 
     split = snakemake.input
-    experiment.train_tabular(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        train_csv=split.train,
-        columns_json=split.columns,
-        model_out=snakemake.output.model,
-        history_out=snakemake.output.history,
-        validation_csv=split.get("validation"),
-        tensorboard_dir=snakemake.output.get("tensorboard"),
-    )
+    tabular.train(snakemake.wildcards.experiment, snakemake.params.settings, split.train, split.columns,
+                  snakemake.output.model, snakemake.output.history, validation_csv=split.get("validation"),
+                  tensorboard_dir=snakemake.output.get("tensorboard"))
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

@@ -2,24 +2,15 @@
 
 from pathlib import Path
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import transfer
+    from dlwf.steps import transfer
 
-    transfer.train_head(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        train_features=snakemake.input.train_features,
-        test_features=snakemake.input.test_features,
-        head_out=snakemake.output.head,
-        history_out=snakemake.output.history,
-    )
+    i = snakemake.input
+    transfer.train_head(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(i.classes).parent),
+                        i.train_features, i.test_features, snakemake.output.head, snakemake.output.history)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

@@ -2,26 +2,15 @@
 
 from pathlib import Path
 
-from _rule import run
-
-from dlwf import runtime
+from _rule import run_with_tensorflow
 
 
 def main(snakemake):
-    runtime.configure_tensorflow(snakemake.threads)  # before Keras is imported
-    from dlwf import tuning
+    from dlwf.steps import images
 
-    trials = tuning.tune_image_classifier(
-        snakemake.wildcards.experiment,
-        snakemake.params.spec,
-        prepared_dir=str(Path(snakemake.input.classes).parent),
-        tuner_dir=snakemake.output.tuner,
-        model_out=snakemake.output.model,
-        history_out=snakemake.output.history,
-        trials_out=snakemake.output.trials,
-        trials_history_out=snakemake.output.trials_history,
-    )
-    print(trials.to_string(index=False))
+    out = snakemake.output
+    images.tune(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
+                out.tuner, out.model, out.history, out.trials, out.trials_history)
 
 
-run(main, snakemake)
+run_with_tensorflow(main, snakemake)

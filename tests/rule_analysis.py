@@ -1,19 +1,13 @@
-"""Static facts about the workflow's rules for tests: what each rule declares, and what its script imports.
+"""Static facts about the workflow's rules for tests: what each rule declares.
 
-Rules come from Snakemake's own parser (the workflow is parsed, nothing runs). Imports come from
-``ast``: a rule's script, the local helpers it imports from scripts/ (``_rule``), and every module of
-the ``dlwf`` package it reaches, transitively. An import inside a function counts only when that
-function's name is used somewhere in the code reached (``fileio.save_figure`` imports matplotlib;
-rules that never save a figure do not need it).
+Rules come from Snakemake's own parser (the workflow is parsed, nothing runs). What a rule's
+script imports comes from ``dlwf.plan.code.script_reach`` (the same walk the rules' code inputs use).
 """
 
 from __future__ import annotations
 
-import ast
-import functools
 import re
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.workflow import REPO, copy_workflow
@@ -30,11 +24,12 @@ class RuleInfo:
     conda_env: Path | None
     log: list[str]
     benchmark: str | None
-    code_inputs: list[str] | None  # None when the rule has no input named `code`
+    code_inputs: list[str] | None  # None when the rule has no input named `code` (mapped into the repository)
     resources: dict
     threads: object
     local: bool
     norun: bool  # a target rule such as `all`: no script, shell or run block
+    code_inputs_raw: list[str] | None = None  # the code inputs as the rule declares them
 
 
 def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
@@ -79,7 +74,8 @@ def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
                 "conda_env": _to_repo(info.conda_env, workdir),
                 "code_inputs": None
                 if info.code_inputs is None
-                else [str(_to_repo(Path(p).resolve(), workdir)) for p in info.code_inputs],
+                else [str(_to_repo((workdir / p).resolve(), workdir)) for p in info.code_inputs],
+                "code_inputs_raw": info.code_inputs,
             }
         )
     return rules
@@ -116,139 +112,3 @@ def rule_source(smk: Path, name: str) -> str:
             block = "\n".join(lines[start:end])
             return block + "\n" + rule_source(smk, base.group(1)) if base else block
     raise AssertionError(f"rule {name}: no 'rule {name}:' line in {smk}")
-
-
-# --- imports -----------------------------------------------------------------------------
-
-
-@dataclass
-class ModuleInfo:
-    """Imports of one Python file: at import time, per top-level function, and names it uses."""
-
-    top: set[tuple[str, str]] = field(
-        default_factory=set
-    )  # ("third", "numpy") / ("dlwf", "fileio") / ("local", "_rule")
-    lazy: dict[str, set[tuple[str, str]]] = field(default_factory=dict)  # function name -> imports in its body
-    used_names: set[str] = field(default_factory=set)
-
-
-def _package_modules() -> set[str]:
-    return {p.stem for p in (REPO / PACKAGE).glob("*.py")}
-
-
-def _classify(node: ast.Import | ast.ImportFrom, in_package: bool, local_names: set[str]) -> set[tuple[str, str]]:
-    package_modules = _package_modules()
-    found = set()
-    if isinstance(node, ast.Import):
-        for alias in node.names:
-            parts = alias.name.split(".")
-            if parts[0] == PACKAGE:
-                found.add(("dlwf", "__init__"))
-                if len(parts) > 1:
-                    found.add(("dlwf", parts[1]))
-            elif parts[0] in local_names:
-                found.add(("local", parts[0]))
-            else:
-                found.add(("third", parts[0]))
-        return found
-    module = node.module or ""
-    if node.level and in_package:  # from . import x / from .x import y
-        found.add(("dlwf", "__init__"))
-        if module:
-            found.add(("dlwf", module.split(".")[0]))
-        else:
-            found |= {("dlwf", a.name) for a in node.names if a.name in package_modules}
-        return found
-    parts = module.split(".")
-    if parts[0] == PACKAGE:
-        found.add(("dlwf", "__init__"))
-        if len(parts) > 1:
-            found.add(("dlwf", parts[1]))
-        else:
-            found |= {("dlwf", a.name) for a in node.names if a.name in package_modules}
-    elif parts[0] in local_names:
-        found.add(("local", parts[0]))
-    elif parts[0] != "__future__":
-        found.add(("third", parts[0]))
-    return found
-
-
-def analyse(path: Path, in_package: bool, local_names: set[str]) -> ModuleInfo:
-    """Imports and used names of the Python file ``path``."""
-    tree = ast.parse(path.read_text(), filename=str(path))
-    info = ModuleInfo()
-
-    def visit(node: ast.AST, function: str | None) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.Import, ast.ImportFrom)):
-                found = _classify(child, in_package, local_names)
-                if function is None:
-                    info.top |= found
-                else:
-                    info.lazy.setdefault(function, set()).update(found)
-                if isinstance(child, ast.ImportFrom):
-                    info.used_names |= {a.name for a in child.names}
-            elif isinstance(child, ast.Name):
-                info.used_names.add(child.id)
-            elif isinstance(child, ast.Attribute):
-                info.used_names.add(child.attr)
-            inner = function
-            if function is None and isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                inner = child.name
-            visit(child, inner)
-
-    visit(tree, None)
-    return info
-
-
-@dataclass
-class Reach:
-    third_party: set[str]  # top-level import names outside the standard library
-    package_modules: set[str]  # dlwf modules (file stems) that run
-
-
-@functools.cache
-def script_reach(script: Path) -> Reach:
-    """Every third-party import and dlwf module a rule's script runs (see the module docstring)."""
-    scripts_dir = script.parent
-    local_names = {p.stem for p in scripts_dir.glob("*.py")}
-    infos: dict[tuple[str, str], ModuleInfo] = {}
-
-    def load(key: tuple[str, str]) -> ModuleInfo:
-        if key not in infos:
-            kind, name = key
-            if kind == "dlwf":
-                infos[key] = analyse(REPO / PACKAGE / f"{name}.py", True, set())
-            else:  # the script itself or a helper next to it: all of its code runs
-                info = analyse(scripts_dir / f"{name}.py", False, local_names)
-                for imports in info.lazy.values():
-                    info.top |= imports
-                info.lazy = {}
-                infos[key] = info
-        return infos[key]
-
-    imports: set[tuple[str, str]] = set()
-    pending = [("local", script.stem)]
-    done_lazy: set[tuple[tuple[str, str], str]] = set()
-    while True:
-        while pending:
-            key = pending.pop()
-            if key in imports:
-                continue
-            imports.add(key)
-            if key[0] in ("dlwf", "local"):
-                if key[0] == "dlwf" and not (REPO / PACKAGE / f"{key[1]}.py").exists():
-                    raise AssertionError(f"{script}: imports {PACKAGE}.{key[1]}, which does not exist")
-                pending.extend(load(key).top)
-        used = set().union(*(infos[k].used_names for k in imports if k in infos))
-        grown = False
-        for key in [k for k in imports if k in infos]:
-            for function, lazy in infos[key].lazy.items():
-                if function in used and (key, function) not in done_lazy:
-                    done_lazy.add((key, function))
-                    pending.extend(lazy)
-                    grown = True
-        if not grown:
-            break
-    third = {name for kind, name in imports if kind == "third" and name not in sys.stdlib_module_names}
-    return Reach(third_party=third, package_modules={name for kind, name in imports if kind == "dlwf"})

@@ -80,3 +80,26 @@ def benchmark_harness():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def default_config() -> dict:
+    """The default config as a dict (config/config.yaml, no overlays)."""
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def experiment_settings(name: str, overlay: dict | None = None) -> dict:
+    """The canonical settings of experiment ``name`` of the default config with ``overlay`` merged in."""
+    from dlwf import plan
+
+    config = default_config()
+    spec = config["experiments"].setdefault(name, {})
+    _merge(spec, overlay or {})
+    return plan.load(config).experiments[name].settings()
+
+
+def _merge(base: dict, overlay: dict) -> None:
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value

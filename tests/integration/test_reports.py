@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from dlwf import report
-from dlwf.fileio import md5sum
+from dlwf.core.fileio import md5sum
+from dlwf.report import notebook as report
 from tests.workflow import REPO, copy_workflow, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.integration

@@ -23,16 +23,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlwf import runtime
+from dlwf.core import runtime
 
 runtime.configure_tensorflow(1)  # before Keras is imported (as the scripts do)
 
 import keras  # noqa: E402
 
-from dlwf import experiment, image_evaluation, images, penguins, tabular, transfer, weather  # noqa: E402
-from dlwf.errors import TrainingError, WorkflowInputError  # noqa: E402
-from dlwf.models import build_model, load_model_checked  # noqa: E402
-from tests.workflow import REPO  # noqa: E402
+from dlwf import plan  # noqa: E402
+from dlwf.core.errors import TrainingError, WorkflowInputError  # noqa: E402
+from dlwf.data import images, penguins, tables, weather  # noqa: E402
+from dlwf.nn import transfer_base  # noqa: E402
+from dlwf.nn.builders import build_model  # noqa: E402
+from dlwf.nn.model_io import load_model_checked  # noqa: E402
+from dlwf.steps import images as image_steps  # noqa: E402
+from dlwf.steps import tabular  # noqa: E402
+from dlwf.steps import transfer as transfer_steps  # noqa: E402
+from tests.workflow import REPO, default_config, experiment_settings  # noqa: E402
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 
@@ -57,11 +63,15 @@ class Named(dict):
 
 def run_script(name: str, monkeypatch, capsys, *, input=None, output=None, params=None, wildcards=None,
                config=None):
-    """Run scripts/<name>.py as Snakemake would (no log: messages go to the console); return (exit code, text)."""
+    """Run scripts/<name>.py as Snakemake would (no log: messages go to the console); return (exit code, text).
+
+    ``config`` defaults to the default config with the schema's defaults, as the rules give it.
+    """
     monkeypatch.syspath_prepend(str(REPO / "scripts"))
     fake = SimpleNamespace(
         input=Named(input or {}), output=Named(output or {}), params=Named(params or {}),
-        wildcards=Named(wildcards or {}), log=[], rule=name, threads=1, config=config or {},
+        wildcards=Named(wildcards or {}), log=[], rule=name, threads=1,
+        config=config or plan.load(default_config()).config,
     )
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(str(REPO / "scripts" / f"{name}.py"), init_globals={"snakemake": fake}, run_name="__main__")
@@ -74,11 +84,14 @@ def run_script(name: str, monkeypatch, capsys, *, input=None, output=None, param
 
 def run_download(tmp_path, monkeypatch, capsys, url: str, md5: str | None):
     out = tmp_path / "resources" / "penguins"
+    config = default_config()
+    config["download"] = {"attempts": 2, "backoff": 0.01, "timeout": 5}
     code, console = run_script(
         "download", monkeypatch, capsys,
         output={"data": str(out / "penguins.csv"), "provenance": str(out / "penguins.csv.provenance.json")},
-        params={"url": url, "md5": md5, "attempts": 2, "backoff": 0.01, "timeout": 5},
+        params={"url": url, "md5": md5},
         wildcards={"dataset": "penguins", "filename": "penguins.csv"},
+        config=plan.load(config).config,
     )
     return code, console, out
 
@@ -241,16 +254,11 @@ def split_frame(n: int = 12) -> pd.DataFrame:
     return frame
 
 
-SPEC = {
-    "dataset": "penguins",
-    "seed": 2,
-    "model": {"builder": "dense", "args": {"hidden_units": [10], "output_activation": "softmax"}},
-    "training": {"epochs": 3, "batch_size": 32, "loss": "categorical_crossentropy", "metrics": ["accuracy"]},
-}
+SPEC = experiment_settings("dense10", {"training": {"epochs": 3, "validation": None}})
 
 
 def train(split: dict, out: Path, spec: dict = SPEC):
-    return experiment.train_tabular(
+    return tabular.train(
         "exp", spec, str(split["train"]), str(split["columns"]), str(out / "model.keras"), str(out / "history.csv")
     )
 
@@ -294,7 +302,7 @@ def test_loss_that_becomes_nan_fails_training_and_keeps_no_model(tmp_path):
     split = write_split(tmp_path / "split", split_frame(40))
     out = tmp_path / "exp"
     out.mkdir()
-    spec = {**SPEC, "training": {**SPEC["training"], "epochs": 20, "learning_rate": 1e20}}
+    spec = experiment_settings("dense10", {"training": {"epochs": 20, "learning_rate": 1e20, "validation": None}})
     with pytest.raises(TrainingError) as info:
         train(split, out, spec)
     message = str(info.value)
@@ -346,7 +354,7 @@ def test_weather_view_script_fails_naming_the_file_and_writes_nothing(tmp_path, 
     data.loc[5, "BASEL_temp_mean"] = "?"
     data.to_csv(path, index=False)
     out = tmp_path / "views"
-    view = {"target": "BASEL_sunshine", "last_row": None, "feature_prefixes": [], "where": "datasets.w.views.v"}
+    view = {"target": "BASEL_sunshine", "last_row": None, "feature_prefixes": []}
     code, console = run_script(
         "prepare_weather_view", monkeypatch, capsys,
         input={"raw": str(path)}, output={"view": str(out / "v.csv")}, params={"view": view},
@@ -445,7 +453,8 @@ def test_prepare_images_refuses_a_bad_test_file_and_writes_nothing(tmp_path):
     object_array_file(raw / "test_labels.npy", marker)  # train files are valid, the test labels are not
     out = tmp_path / "prepared"
     with pytest.raises(WorkflowInputError, match=rf"^{raw / 'test_labels.npy'}: holds a pickled object array"):
-        images.prepare(sorted(str(p) for p in raw.iterdir()), out, [f"c{i}" for i in range(10)])
+        image_steps.prepare(sorted(str(p) for p in raw.iterdir()), [f"c{i}" for i in range(10)], "npy", {}, str(out),
+                            "datasets.d")
     assert not out.exists() and not marker.exists()
 
 
@@ -461,8 +470,8 @@ def test_prepare_images_script_reports_the_file_and_exits_1(tmp_path, monkeypatc
         "prepare_images", monkeypatch, capsys,
         input={"raw": sorted(str(p) for p in raw.iterdir())},
         output={"classes": str(out / "classes.json")},
-        params={"dataset": {"class_names": [f"c{i}" for i in range(10)], "format": "npy", "subset": None,
-                            "where": "datasets.d"}},
+        params={"dataset": {"class_names": [f"c{i}" for i in range(10)], "source_format": "npy", "subset": {}}},
+        wildcards={"dataset": "d"},
     )
     assert code == 1
     assert f"ERROR in rule prepare_images: {raw / 'test_images.npy'}: images must hold integer pixel values" in console
@@ -526,12 +535,17 @@ def test_truncated_tarball_is_named(tmp_path):
 # ------------------------------------------------------------------ transfer learning: pretrained weights
 
 
+def base_config(block: dict) -> dict:
+    """A base_model block with the schema's defaults, as the features rule gets it."""
+    return experiment_settings("transfer", {"base_model": block})["base_model"]
+
+
 def test_missing_pretrained_weights_file_names_the_key_the_path_and_the_choices(tmp_path):
     missing = tmp_path / "weights" / "densenet121_notop.h5"
     where = "experiments.transfer.base_model"
-    config = transfer.base_config({"name": "DenseNet121", "weights": str(missing)}, where)
+    config = base_config({"name": "DenseNet121", "weights": str(missing)})
     with pytest.raises(WorkflowInputError) as info:
-        transfer.build_extractor(config, (32, 32, 3), where)
+        transfer_base.build_extractor(config, (32, 32, 3), where)
     message = str(info.value)
     assert message.startswith(f"config key {where}.weights: weights file {missing} not found")
     assert "'imagenet' for Keras' download, or null" in message
@@ -541,10 +555,9 @@ def test_weights_file_that_is_not_a_weights_file_is_named(tmp_path):
     bogus = tmp_path / "weights.h5"
     bogus.write_text("not hdf5")
     where = "experiments.transfer.base_model"
-    config = transfer.base_config({"name": "MobileNet", "alpha": 0.25, "weights": str(bogus), "input_size": 32},
-                                  where)
+    config = base_config({"name": "MobileNet", "alpha": 0.25, "weights": str(bogus), "input_size": 32})
     with pytest.raises(WorkflowInputError, match=rf"^config key {where}\.weights: {bogus} could not be loaded"):
-        transfer.build_extractor(config, (32, 32, 3), where)
+        transfer_base.build_extractor(config, (32, 32, 3), where)
 
 
 # ------------------------------------------------------------------ a model file that is not a Keras model
@@ -646,7 +659,7 @@ def test_classifier_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(
                                             "task": "classification", "class_names": CLASSES})
     out = inputs["out"]
     with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
-        experiment.evaluate_classifier(
+        tabular.evaluate_classifier(
             "exp", SPEC, str(inputs["model"]), "h.csv", "train.csv", "test.csv", str(inputs["columns"]), [],
             str(out / "metrics.json"), str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
         )
@@ -658,7 +671,7 @@ def test_regressor_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(t
                                             "baseline": "b"})
     out = inputs["out"]
     with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
-        experiment.evaluate_regressor(
+        tabular.evaluate_regressor(
             "exp", SPEC, str(inputs["model"]), "h.csv", "train.csv", "test.csv", str(inputs["columns"]), [],
             str(out / "metrics.json"), str(out / "predictions.csv"),
         )
@@ -675,7 +688,7 @@ def test_image_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(tmp_p
     model = out / "model.keras"
     model.write_bytes(b"\x00" * 64)
     with pytest.raises(WorkflowInputError, match=rf"^{model}: not a Keras model file"):
-        image_evaluation.evaluate_image_classifier(
+        image_steps.evaluate(
             "exp", SPEC, str(model), "h.csv", str(prepared), [], str(out / "metrics.json"),
             str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
         )
@@ -690,7 +703,7 @@ def test_transfer_assembly_with_a_corrupt_extractor_names_it_and_writes_nothing(
     head.parent.mkdir()
     small_model().save(head)
     with pytest.raises(WorkflowInputError, match=rf"^{extractor}: not a Keras model file"):
-        transfer.assemble_model(SPEC, str(extractor), str(head), str(tmp_path / "exp" / "model.keras"))
+        transfer_steps.assemble(SPEC, str(extractor), str(head), str(tmp_path / "exp" / "model.keras"))
     assert files_in(tmp_path / "exp") == ["head.keras"]
 
 
@@ -701,4 +714,4 @@ def test_csv_that_is_not_a_csv_is_named(tmp_path):
     path = tmp_path / "table.csv"
     path.write_text('a,b\n1,"unterminated\n')
     with pytest.raises(WorkflowInputError, match=rf"^{path}: not a valid CSV file"):
-        tabular.read_csv_checked(path)
+        tables.read_csv_checked(path)

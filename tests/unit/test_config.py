@@ -4,9 +4,8 @@ import copy
 
 import pytest
 import yaml
-from snakemake.utils import validate
 
-from dlwf.configcheck import config_errors, load_schema
+from dlwf.plan.config import config_errors, load_schema, validate
 from tests.workflow import REPO, snakemake, write_config
 
 SCHEMA_PATH = REPO / "config" / "schema.yaml"
@@ -23,10 +22,28 @@ def default_config():
 
 
 def test_default_config_is_valid_and_gets_defaults(default_config, schema):
-    assert config_errors(default_config, schema) == []
-    validate(default_config, str(SCHEMA_PATH))
-    assert default_config["download"]["attempts"] >= 1
-    assert default_config["experiments"]["dense10"]["enabled"] is True
+    filled, problems = validate(default_config, schema)
+    assert problems == []
+    assert "attempts" not in default_config.get("download", {}) or default_config["download"]["attempts"] >= 1
+    assert filled["download"]["attempts"] >= 1
+    assert filled["experiments"]["dense10"]["enabled"] is True
+    # defaults inside nested, optional and per-builder blocks come from the schema too
+    assert filled["experiments"]["dense10"]["model"]["args"]["activation"] == "relu"
+    early_stopping = filled["experiments"]["dense_100_50_earlystop"]["training"]["early_stopping"]
+    assert early_stopping["restore_best_weights"] is False and early_stopping["min_delta"] == 0.0
+    assert filled["experiments"]["transfer"]["base_model"]["weights_include_top"] is False
+    assert "enabled" not in default_config["experiments"]["dense10"], "validate must not change its argument"
+
+
+def test_whole_numbers_of_float_settings_become_floats(default_config, schema):
+    """`dropout: 0` and the default `0.0` are the same setting (and the same params)."""
+    default_config["experiments"]["cnn_pool"]["model"]["args"]["dropout"] = 0
+    default_config["experiments"]["dense10"]["training"]["learning_rate"] = 1
+    filled, problems = validate(default_config, schema)
+    assert problems == []
+    assert repr(filled["experiments"]["cnn_pool"]["model"]["args"]["dropout"]) == "0.0"
+    assert repr(filled["experiments"]["dense10"]["training"]["learning_rate"]) == "1.0"
+    assert filled["experiments"]["dropout_sweep"]["sweep"]["values"][0] == 0.2
 
 
 def _first_experiment(config):

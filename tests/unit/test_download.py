@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dlwf import download
-from dlwf.errors import DownloadError
+from dlwf.core.errors import DownloadError
+from dlwf.data import download
 
 PAYLOAD = b"date,value\n2000-01-01,1\n"
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()

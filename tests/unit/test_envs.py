@@ -1,8 +1,9 @@
 """Per-rule conda envs, checked statically (conda channels are unreachable on the build machines).
 
 For every rule: the env it names exists; every third-party module its script and the package code
-the script reaches import is provided by that env; the `code=package_code(...)` input names exactly
-the `dlwf` modules the script reaches. For every env: its pins equal requirements.txt's.
+the script reaches import is provided by that env; the `code=code_inputs(...)` input names exactly
+the `dlwf` files the script reaches, relative to the working directory. For every env: its pins
+equal requirements.txt's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.rule_analysis import load_rules, script_reach
+from dlwf.plan.code import script_reach
+from tests.rule_analysis import load_rules
 from tests.workflow import REPO
 
 # The one documented difference between the pip and the conda names of a pin: PyPI's CPU-only
@@ -128,22 +130,21 @@ def test_scripts_imports_are_provided_by_the_rule_env(script_rules):
     assert not problems, "\n".join(problems)
 
 
-def test_code_inputs_are_exactly_the_package_modules_the_script_reaches(script_rules):
+def test_code_inputs_are_exactly_the_package_files_the_script_reaches(script_rules):
     problems = []
     for name, info in script_rules.items():
-        reached = script_reach(info.script).package_modules
-        if info.code_inputs is None:
-            if reached:
-                problems.append(f"rule {name}: no `code=package_code(...)` input, script reaches {sorted(reached)}")
+        reached = {str(p) for p in script_reach(info.script).files()}
+        if name == "download":  # a verified file is defined by its checksum, not by the code that fetched it
+            assert info.code_inputs is None, "download: no code input (see rules/download.smk)"
             continue
-        declared = {Path(p).stem for p in info.code_inputs}
-        assert all(Path(p).parent == REPO / "dlwf" for p in info.code_inputs), (name, info.code_inputs)
-        if reached - declared:
-            problems.append(f"rule {name}: add {sorted(reached - declared)} to its package_code(...) input")
-        if declared - reached:
-            problems.append(
-                f"rule {name}: package_code(...) names {sorted(declared - reached)}, which its script never runs"
-            )
+        if info.code_inputs is None:
+            problems.append(f"rule {name}: no `code=code_inputs(...)` input, script reaches {sorted(reached)}")
+            continue
+        if any(Path(p).is_absolute() for p in info.code_inputs_raw):
+            problems.append(f"rule {name}: code inputs must be relative (a moved checkout reruns them)")
+        declared = set(info.code_inputs)
+        if reached != declared:
+            problems.append(f"rule {name}: code inputs {sorted(declared ^ reached)} differ from what its script runs")
     assert not problems, "\n".join(problems)
 
 
@@ -208,12 +209,16 @@ def test_env_checks_can_fail(tmp_path):
 
 
 def test_reach_follows_package_imports_and_lazy_imports_of_used_functions():
-    """fileio.save_figure imports matplotlib inside the function: only scripts that save figures need it."""
+    """fileio.save_figure imports matplotlib inside the function: only scripts that save figures need it;
+    the feature pass does not run the evaluation's modules, nor the plan's."""
     pairplot = script_reach(REPO / "scripts" / "plot_pairplot.py")
     prepare = script_reach(REPO / "scripts" / "prepare_penguins.py")
     train = script_reach(REPO / "scripts" / "train_tabular.py")
+    features = script_reach(REPO / "scripts" / "extract_features.py")
     assert "matplotlib" in pairplot.third_party and "matplotlib" not in prepare.third_party
-    assert {"penguins", "tabular", "fileio", "errors", "__init__"} <= prepare.package_modules
-    # train_tabular imports dlwf.experiment inside main(); experiment imports keras, training, models...
-    assert {"experiment", "training", "models", "runtime"} <= train.package_modules
-    assert {"keras", "tensorflow"} <= train.third_party
+    assert {"dlwf.data.penguins", "dlwf.data.tables", "dlwf.core.fileio", "dlwf.core"} <= prepare.package_modules
+    # train_tabular imports dlwf.steps.tabular inside main(); it imports keras, nn.training, nn.builders...
+    assert {"dlwf.steps.tabular", "dlwf.nn.training", "dlwf.nn.builders", "dlwf.core.runtime"} <= train.package_modules
+    assert {"keras", "tensorflow"} <= train.third_party and "tensorflow" not in prepare.third_party
+    assert "dlwf.nn.transfer_base" in features.package_modules
+    assert not {m for m in features.package_modules if m.startswith(("dlwf.evaluate", "dlwf.plan", "dlwf.nn.training"))}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from dlwf.fileio import atomic_path, md5sum, read_json, write_json
+from dlwf.core.fileio import atomic_path, md5sum, read_json, write_json
 
 
 def test_atomic_path_moves_file_into_place(tmp_path):

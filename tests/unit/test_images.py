@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
-from dlwf import images
-from dlwf.configcheck import config_errors, load_schema
-from dlwf.errors import WorkflowInputError
+from dlwf.core.errors import WorkflowInputError
+from dlwf.data import images
+from dlwf.plan.config import config_errors, load_schema
+from tests.workflow import default_config, experiment_settings
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = [f"class{i}" for i in range(10)]
@@ -107,10 +107,17 @@ def test_scale_maps_pixels_to_unit_float32():
 # ---------------------------------------------------------------- prepare
 
 
+def prepare(raw, out, class_names, source_format="npy", subset=None, where="dataset"):
+    """Rule prepare_images' step: validate (or convert) the raw files into ``out``; return classes.json."""
+    from dlwf.steps import images as step
+
+    return step.prepare([str(p) for p in raw], class_names, source_format, subset or {}, str(out), where)
+
+
 def test_prepare_writes_validated_copies_classes_and_subset(tmp_path):
     raw = write_dataset(tmp_path / "raw")
     out = tmp_path / "prepared"
-    record = images.prepare(raw, out, CLASSES, subset={"train": 5, "test": None})
+    record = prepare(raw, out, CLASSES, subset={"train": 5, "test": None})
     assert record["counts"] == {"train": 5, "test": 4}
     assert record["image_shape"] == [8, 8, 3]
     assert images.read_classes(out)["class_names"] == CLASSES
@@ -123,21 +130,21 @@ def test_prepare_writes_validated_copies_classes_and_subset(tmp_path):
 def test_prepare_refuses_a_subset_larger_than_the_data_and_writes_nothing(tmp_path):
     raw = write_dataset(tmp_path / "raw")
     with pytest.raises(WorkflowInputError, match=r"subset\.test asks for the first 50 images .* only 4"):
-        images.prepare(raw, tmp_path / "prepared", CLASSES, subset={"test": 50}, where="datasets.x")
+        prepare(raw, tmp_path / "prepared", CLASSES, subset={"test": 50}, where="datasets.x")
     assert not (tmp_path / "prepared").exists() or not any((tmp_path / "prepared").iterdir())
 
 
 def test_prepare_refuses_labels_beyond_the_configured_classes(tmp_path):
     raw = write_dataset(tmp_path / "raw")
     with pytest.raises(WorkflowInputError, match=r"train_labels\.npy: labels must lie in 0\.\.2 \(3 class names"):
-        images.prepare(raw, tmp_path / "prepared", ["a", "b", "c"])
+        prepare(raw, tmp_path / "prepared", ["a", "b", "c"])
 
 
 def test_prepare_refuses_train_and_test_of_different_sizes(tmp_path):
     raw = write_dataset(tmp_path / "raw")
     save(tmp_path / "raw" / "test_images.npy", np.zeros((4, 9, 9, 3), dtype=np.uint8))
     with pytest.raises(WorkflowInputError, match=r"same image size"):
-        images.prepare(raw, tmp_path / "prepared", CLASSES)
+        prepare(raw, tmp_path / "prepared", CLASSES)
 
 
 # ---------------------------------------------------------------- CIFAR-10 python tarball
@@ -169,7 +176,7 @@ def make_cifar_tarball(path: Path, extra: dict[str, bytes] | None = None, batch_
 
 def test_cifar_tarball_is_converted_to_the_npy_layout(tmp_path):
     tarball = make_cifar_tarball(tmp_path / "cifar-10-python.tar.gz")
-    record = images.prepare([str(tarball)], tmp_path / "prepared", CLASSES, source_format="cifar10_python",
+    record = prepare([str(tarball)], tmp_path / "prepared", CLASSES, source_format="cifar10_python",
                             subset={"train": 8})
     assert record["counts"] == {"train": 8, "test": 3}
     pixels, labels = images.load_split(tmp_path / "prepared", "train", 10)
@@ -208,7 +215,7 @@ def test_cifar_class_names_must_match_the_archive(tmp_path):
     tarball = make_cifar_tarball(tmp_path / "c.tar.gz")
     wrong = list(reversed(CLASSES))
     with pytest.raises(WorkflowInputError, match=r"datasets\.cifar10\.class_names: .* differ"):
-        images.prepare([str(tarball)], tmp_path / "p", wrong, source_format="cifar10_python", where="datasets.cifar10")
+        prepare([str(tarball)], tmp_path / "p", wrong, source_format="cifar10_python", where="datasets.cifar10")
 
 
 def test_a_tarball_without_the_batches_is_refused(tmp_path):
@@ -222,10 +229,6 @@ def test_a_tarball_without_the_batches_is_refused(tmp_path):
 
 
 # ---------------------------------------------------------------- config
-
-
-def default_config() -> dict:
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
 def test_default_config_defines_dollar_street_and_the_eight_image_experiments():
@@ -262,20 +265,16 @@ LESSON_PARAMETERS = {
 
 @pytest.mark.parametrize("experiment, expected", LESSON_PARAMETERS.items())
 def test_configured_models_have_the_lessons_parameter_counts_on_64x64(experiment, expected):
-    from dlwf.image_experiment import build
+    from dlwf.nn.training import build
 
-    spec = default_config()["experiments"][experiment]
-    spec.setdefault("seed", 2)
-    model = build(experiment, spec, (64, 64, 3), 10)
+    model = build(experiment_settings(experiment), (64, 64, 3), 10)
     assert model.count_params() == expected
 
 
 def test_sweep_model_puts_dropout_after_pool1_pool2_and_conv3():
-    from dlwf.image_experiment import build
+    from dlwf.nn.training import build
 
-    spec = default_config()["experiments"]["dropout_sweep"]
-    spec.setdefault("seed", 2)
-    model = build("dropout_sweep", spec, (64, 64, 3), 10, overrides={"dropout": 0.4})
+    model = build(experiment_settings("dropout_sweep"), (64, 64, 3), 10, overrides={"dropout": 0.4})
     kinds = [type(layer).__name__ for layer in model.layers]
     assert kinds == ["InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D", "MaxPooling2D", "Dropout",
                      "Conv2D", "Dropout", "Flatten", "Dense", "Dense"]
@@ -283,20 +282,26 @@ def test_sweep_model_puts_dropout_after_pool1_pool2_and_conv3():
 
 
 def test_unknown_sweep_argument_names_the_config_key():
-    from dlwf.image_experiment import build
+    from dlwf import plan
 
-    spec = default_config()["experiments"]["dropout_sweep"]
-    spec.setdefault("seed", 2)
-    named = r"experiments\.dropout_sweep\.model.*unknown argument.*'dropout_rate'"
-    with pytest.raises(WorkflowInputError, match=named):
-        build("dropout_sweep", spec, (32, 32, 3), 10, overrides={"dropout_rate": 0.4},
-              where="experiments.dropout_sweep.model (with sweep.arg 'dropout_rate')")
+    config = default_config()
+    config["experiments"]["dropout_sweep"]["sweep"]["arg"] = "dropout_rate"
+    with pytest.raises(plan.PlanError) as error:
+        plan.load(config)
+    assert "config key experiments.dropout_sweep.sweep.arg: 'dropout_rate' is not an argument of builder 'cnn'" in str(
+        error.value
+    )
+    config = default_config()
+    config["experiments"]["dropout_sweep"]["sweep"]["values"] = [0.2, 1.5]
+    with pytest.raises(plan.PlanError, match=r"experiments\.dropout_sweep\.sweep\.values: value 1\.5: "
+                                              r"model\.args\.dropout: 1\.5 is greater than or equal"):
+        plan.load(config)
 
 
 def test_tuner_grid_is_the_lessons_six_points():
     import keras_tuner
 
-    from dlwf.tuning import declare
+    from dlwf.nn.tuning import declare
 
     space = default_config()["experiments"]["tuning"]["tuner"]["hyperparameters"]
     hp = keras_tuner.HyperParameters()
@@ -312,11 +317,11 @@ def test_tuner_grid_is_the_lessons_six_points():
 def test_sweep_aggregate_has_one_row_per_value_and_picks_the_lowest_val_loss(tmp_path):
     import pandas as pd
 
-    from dlwf import sweep
+    from dlwf.steps import images as step
 
     raw = write_dataset(tmp_path / "raw")
-    images.prepare(raw, tmp_path / "prepared", CLASSES)
-    spec = default_config()["experiments"]["dropout_sweep"]
+    prepare(raw, tmp_path / "prepared", CLASSES)
+    spec = experiment_settings("dropout_sweep")
     evaluations, histories = [], []
     for value, val_loss in zip(spec["sweep"]["values"], [2.0, 1.5, 1.2, 1.1, 1.3, 1.9], strict=True):
         path = tmp_path / f"e{value}.json"
@@ -328,8 +333,8 @@ def test_sweep_aggregate_has_one_row_per_value_and_picks_the_lowest_val_loss(tmp
         pd.DataFrame({"epoch": [1, 2, 3], "loss": [2, 1, 0.5], "val_loss": [2.2, 2.1, val_loss]}).to_csv(history)
         histories.append(str(history))
     out = tmp_path / "out"
-    table = sweep.aggregate("dropout_sweep", spec, evaluations, histories, str(tmp_path / "prepared"), raw,
-                            out / "sweep.csv", out / "plot.png", out / "curves.png", out / "metrics.json")
+    table = step.aggregate_sweep("dropout_sweep", spec, evaluations, histories, str(tmp_path / "prepared"), raw,
+                                 out / "sweep.csv", out / "plot.png", out / "curves.png", out / "metrics.json")
     assert table["dropout"].tolist() == [0.2, 0.4, 0.6, 0.8, 0.9, 0.95]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["best"]["dropout"] == 0.8

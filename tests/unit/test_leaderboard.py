@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from dlwf import leaderboard
-from dlwf.fileio import write_json
+from dlwf.core.fileio import write_json
+from dlwf.report import leaderboard
 
 
 def _record(experiment, value, test_md5="t" * 32, metric="accuracy", higher=True, baseline=0.4):

@@ -4,15 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlwf import runtime
+from dlwf.core import runtime
 
 runtime.configure_tensorflow(1)
 
 import keras  # noqa: E402
 
-from dlwf import training  # noqa: E402
-from dlwf.errors import TrainingError, WorkflowInputError  # noqa: E402
-from dlwf.models import build_model  # noqa: E402
+from dlwf.core.errors import TrainingError, WorkflowInputError  # noqa: E402
+from dlwf.nn import training  # noqa: E402
+from dlwf.nn.builders import BUILDERS, build_model  # noqa: E402
+from dlwf.plan.config import load_schema  # noqa: E402
+from tests.workflow import experiment_settings  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -21,7 +23,34 @@ def seeded():
     keras.utils.set_random_seed(0)
 
 
-PENGUIN_TRAINING = {"epochs": 2, "batch_size": 32, "loss": "categorical_crossentropy", "metrics": ["accuracy"]}
+def training_settings(**changes) -> dict:
+    """Complete training settings (schema defaults filled in) with ``changes``."""
+    return experiment_settings("dense10", {"training": changes})["training"]
+
+
+PENGUIN_TRAINING = training_settings(epochs=2)
+
+
+@pytest.mark.parametrize("builder", sorted(BUILDERS))
+def test_builder_defaults_equal_the_schemas(builder):
+    """config/schema.yaml is the one source of defaults; the builders' own must not drift from it."""
+    import inspect
+
+    schema = load_schema()["$defs"][f"{builder}_args"]["properties"]
+    parameters = inspect.signature(BUILDERS[builder]).parameters
+    own = {name: p.default for name, p in parameters.items() if name not in ("input_shape", "n_outputs", "adapt_data")}
+    assert set(own) == set(schema), f"{builder}: arguments differ from $defs.{builder}_args"
+    for name, default in own.items():
+        expected = schema[name].get("default")
+        assert (list(default) if isinstance(default, tuple) else default) == expected, f"{builder}.{name}"
+
+
+def test_every_activation_the_schema_allows_is_a_keras_activation():
+    schema = load_schema()["$defs"]
+    names = schema["activation"]["enum"] + [a for a in schema["dense_args"]["properties"]["output_activation"]["enum"]
+                                            if a is not None]
+    for name in names:
+        assert callable(keras.activations.get(name)), name
 
 
 def test_lesson_penguin_net_has_83_parameters():
@@ -58,8 +87,8 @@ def test_early_stopping_stops_early():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 3)).astype("float32")
     y = rng.normal(size=(40, 1)).astype("float32")
-    settings = {"epochs": 200, "loss": "mse", "metrics": ["rmse"], "learning_rate": 0.5,
-                "early_stopping": {"monitor": "val_loss", "patience": 1}}
+    settings = training_settings(epochs=200, loss="mse", metrics=["rmse"], learning_rate=0.5,
+                                 early_stopping={"monitor": "val_loss", "patience": 1})
     model = training.compile_model(build_model("dense", (3,), 1, {"hidden_units": [4]}), settings)
     history = training.fit(model, x, y, settings, validation=(x[:5], y[:5]))
     assert len(history) < 200
@@ -69,7 +98,7 @@ def test_early_stopping_stops_early():
 def test_nan_loss_stops_training_with_message():
     x = np.array([[1e38, 1e38]] * 8, dtype="float32")
     y = np.ones((8, 1), dtype="float32")
-    settings = {"epochs": 5, "loss": "mse", "learning_rate": 1e10}
+    settings = training_settings(epochs=5, loss="mse", metrics=[], learning_rate=1e10)
     model = training.compile_model(build_model("dense", (2,), 1, {"hidden_units": [4]}), settings)
     with pytest.raises(TrainingError, match="loss became .* no model was kept"):
         training.fit(model, x, y, settings)

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlwf import download, penguins
-from dlwf.errors import WorkflowInputError
+from dlwf.core.errors import WorkflowInputError
+from dlwf.data import download, penguins
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dlwf import report
+from dlwf.report import notebook as report
 from tests.workflow import REPO
 
 matplotlib.use("Agg")

@@ -7,12 +7,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dlwf import transfer
-from dlwf.errors import WorkflowInputError
-from dlwf.images import FILES
+from dlwf import plan
+from dlwf.core.base_model import base_id
+from dlwf.core.errors import TrainingError, WorkflowInputError
+from dlwf.data.images import FILES
+from dlwf.nn import transfer_base as transfer
+from dlwf.nn.builders import transfer_head
+from dlwf.plan.config import load_schema
+from dlwf.steps import transfer as steps
+from tests.workflow import default_config
 
 # a tiny randomly initialised base: MobileNet at its smallest width and input size
 TINY_BASE = {"name": "MobileNet", "alpha": 0.25, "weights": None, "input_size": 32}
+
+
+def config_with(block: dict, name: str = "transfer", **experiment) -> dict:
+    config = default_config()
+    config["experiments"][name] = {**config["experiments"]["transfer"], "base_model": block, **experiment}
+    return config
+
+
+def base_config(block: dict) -> dict:
+    """The base_model block with the schema's defaults filled in, as the plan gives it to the rules."""
+    return plan.load(config_with(block)).experiments["transfer"].base_model
 
 
 def trainable_count(model):
@@ -20,9 +37,9 @@ def trainable_count(model):
 
 
 def lesson_model(image_shape):
-    config = transfer.base_config({"name": "DenseNet121", "weights": None, "preprocess": "none"})
+    config = base_config({"name": "DenseNet121", "weights": None, "preprocess": "none"})
     extractor = transfer.build_extractor(config, image_shape)
-    head = transfer.transfer_head(extractor.output_shape[1:], 10)
+    head = transfer_head(extractor.output_shape[1:], 10)
     return transfer.assemble(extractor, head)
 
 
@@ -42,7 +59,7 @@ def test_lesson_model_has_the_lessons_parameter_counts_and_no_lambda_layer():
 def test_upscale_equals_the_lessons_resize_with_pad_on_square_images():
     import tensorflow as tf
 
-    extractor = transfer.build_extractor(transfer.base_config({**TINY_BASE, "input_size": 40}), (16, 16, 3))
+    extractor = transfer.build_extractor(base_config({**TINY_BASE, "input_size": 40}), (16, 16, 3))
     upscale = keras.Model(extractor.inputs, extractor.get_layer("upscale").output)
     images = np.random.default_rng(0).random((2, 16, 16, 3)).astype(np.float32)
     expected = tf.image.resize_with_pad(images, 40, 40, method=tf.image.ResizeMethod.BILINEAR)
@@ -50,7 +67,7 @@ def test_upscale_equals_the_lessons_resize_with_pad_on_square_images():
 
 
 def test_upscale_pads_non_square_images_with_black():
-    extractor = transfer.build_extractor(transfer.base_config({**TINY_BASE, "input_size": 40}), (10, 20, 3))
+    extractor = transfer.build_extractor(base_config({**TINY_BASE, "input_size": 40}), (10, 20, 3))
     upscale = keras.Model(extractor.inputs, extractor.get_layer("upscale").output)
     out = np.asarray(upscale(np.ones((1, 10, 20, 3), dtype=np.float32)))
     assert out.shape == (1, 40, 40, 3)
@@ -91,18 +108,17 @@ def write_prepared(directory, n_train=48, n_test=24, shape=(16, 16, 3), n_classe
     return names
 
 
-SPEC = {
-    "dataset": "tiny",
-    "description": "tiny transfer",
-    "seed": 2,
-    "base_model": TINY_BASE,
-    "model": {"builder": "transfer_head", "args": {}},
-    "training": {
-        "epochs": 3, "batch_size": 8, "loss": "sparse_categorical_crossentropy", "from_logits": True,
-        "metrics": ["accuracy"], "validation": "test",
-        "early_stopping": {"monitor": "val_accuracy", "patience": 5},
-    },
-}
+SPEC = plan.load(
+    config_with(
+        TINY_BASE,
+        "tiny_exp",
+        model={"builder": "transfer_head"},
+        training={
+            "epochs": 3, "batch_size": 8, "loss": "sparse_categorical_crossentropy", "from_logits": True,
+            "metrics": ["accuracy"], "validation": "test", "early_stopping": {"monitor": "val_accuracy", "patience": 5},
+        },
+    )
+).experiments["tiny_exp"].settings()
 
 
 @pytest.fixture(scope="module")
@@ -125,17 +141,17 @@ def pipeline(tmp_path_factory):
         "bench_features": root / "bench_features.tsv",
         "bench_head": root / "bench_head.tsv",
     }
-    transfer.compute_features(SPEC["base_model"], str(prepared), str(paths["extractor"]),
-                              {"train": str(paths["train"]), "test": str(paths["test"])}, str(paths["base"]))
-    transfer.train_head("tiny_exp", SPEC, str(prepared), str(paths["train"]), str(paths["test"]),
-                        str(paths["head"]), str(paths["history"]))
-    transfer.assemble_model(SPEC, str(paths["extractor"]), str(paths["head"]), str(paths["model"]))
+    steps.features(SPEC["base_model"], str(prepared), str(paths["extractor"]),
+                   {"train": str(paths["train"]), "test": str(paths["test"])}, str(paths["base"]))
+    steps.train_head("tiny_exp", SPEC, str(prepared), str(paths["train"]), str(paths["test"]),
+                     str(paths["head"]), str(paths["history"]))
+    steps.assemble(SPEC, str(paths["extractor"]), str(paths["head"]), str(paths["model"]))
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     paths["bench_features"].write_text(header + "12.5\t0:00:12\t1\t1\t1\t1\t0\t0\t0\t1\n")
     paths["bench_head"].write_text(header + "3.25\t0:00:03\t1\t1\t1\t1\t0\t0\t0\t1\n")
     raw = root / "raw.npy"
     raw.write_bytes(b"raw")
-    transfer.evaluate_transfer(
+    steps.evaluate(
         "tiny_exp", SPEC, str(paths["model"]), str(paths["head"]), str(paths["history"]), str(prepared),
         str(paths["test"]), str(paths["base"]), [str(raw)],
         {"feature_pass_s": str(paths["bench_features"]), "head_training_s": str(paths["bench_head"])},
@@ -196,8 +212,8 @@ def test_evaluation_refuses_features_of_another_base(pipeline, tmp_path):
     other = tmp_path / "test.npy"
     features = np.load(pipeline["test"])
     np.save(other, features + 0.5)
-    with pytest.raises(transfer.TrainingError, match="do not come from this model's base"):
-        transfer.evaluate_transfer(
+    with pytest.raises(TrainingError, match="do not come from this model's base"):
+        steps.evaluate(
             "tiny_exp", SPEC, str(pipeline["model"]), str(pipeline["head"]), str(pipeline["history"]),
             str(pipeline["prepared"]), str(other), str(pipeline["base"]), [],
             {}, str(tmp_path / "m.json"), str(tmp_path / "p.csv"), str(tmp_path / "c.csv"),
@@ -207,7 +223,7 @@ def test_evaluation_refuses_features_of_another_base(pipeline, tmp_path):
 
 def test_missing_weights_file_names_the_config_key_and_path(tmp_path):
     missing = tmp_path / "nowhere" / "weights.h5"
-    config = transfer.base_config({"name": "MobileNet", "weights": str(missing)}, "experiments.t.base_model")
+    config = base_config({"name": "MobileNet", "weights": str(missing)})
     with pytest.raises(WorkflowInputError, match=r"experiments\.t\.base_model\.weights") as info:
         transfer.build_extractor(config, (32, 32, 3), "experiments.t.base_model")
     assert str(missing) in str(info.value)
@@ -217,7 +233,7 @@ def test_full_model_file_gives_the_base_its_weights_and_drops_the_top(tmp_path):
     full = keras.applications.MobileNet(alpha=0.25, include_top=True, weights=None)
     path = tmp_path / "full.weights.h5"
     full.save_weights(path)
-    config = transfer.base_config({**TINY_BASE, "weights": str(path), "weights_include_top": True})
+    config = base_config({**TINY_BASE, "weights": str(path), "weights_include_top": True})
     extractor = transfer.build_extractor(config, (32, 32, 3))
     assert "conv_preds" not in [layer.name for layer in extractor.layers]
     for name in ("conv1", "conv_dw_7", "conv_pw_13_bn"):
@@ -229,14 +245,14 @@ def test_full_model_file_of_another_width_is_refused(tmp_path):
     full = keras.applications.MobileNet(alpha=0.25, include_top=True, weights=None)
     path = tmp_path / "full.weights.h5"
     full.save_weights(path)
-    config = transfer.base_config({**TINY_BASE, "alpha": 0.5, "weights": str(path), "weights_include_top": True})
+    config = base_config({**TINY_BASE, "alpha": 0.5, "weights": str(path), "weights_include_top": True})
     with pytest.raises(WorkflowInputError, match=r"base_model\.weights: .*MobileNet\(alpha=0\.5\)"):
         transfer.build_extractor(config, (32, 32, 3))
 
 
 def test_shared_mobilenet_full_model_loads_as_a_base(shared_data):
     path = shared_data / "pretrained" / "mobilenet_v1_0.25_224_imagenet.h5"
-    config = transfer.base_config({"name": "MobileNet", "alpha": 0.25, "weights": str(path),
+    config = base_config({"name": "MobileNet", "alpha": 0.25, "weights": str(path),
                                    "weights_include_top": True})
     extractor = transfer.build_extractor(config, (32, 32, 3))
     full = keras.applications.MobileNet(alpha=0.25, include_top=True, weights=None)
@@ -251,7 +267,7 @@ def test_imagenet_download_failure_explains_the_offline_recipe(monkeypatch):
         raise Exception(f"URL fetch failure on {origin}: None -- [Errno -2] Name or service not known")
 
     monkeypatch.setattr(keras.src.utils.file_utils, "get_file", no_network)
-    config = transfer.base_config({"name": "DenseNet121"}, "experiments.transfer.base_model")
+    config = base_config({"name": "DenseNet121"})
     with pytest.raises(WorkflowInputError) as info:
         transfer.build_extractor(config, (32, 32, 3), "experiments.transfer.base_model")
     message = str(info.value)
@@ -270,23 +286,19 @@ def test_imagenet_download_failure_explains_the_offline_recipe(monkeypatch):
     ],
 )
 def test_bad_base_config_names_the_key(spec, key):
-    with pytest.raises(WorkflowInputError, match=key.replace(".", r"\.")):
-        transfer.base_config(spec)
+    with pytest.raises(plan.PlanError, match="config key experiments.transfer." + key.replace(".", r"\.")):
+        base_config(spec)
 
 
 def test_base_id_names_the_architecture_and_follows_the_config():
-    a = transfer.base_config({"name": "MobileNet", "alpha": 0.25})
-    b = transfer.base_config({"name": "MobileNet", "alpha": 0.5})
-    assert transfer.base_id(a).startswith("MobileNet_")
-    assert transfer.base_id(a) == transfer.base_id(dict(a)) != transfer.base_id(b)
+    a = base_config({"name": "MobileNet", "alpha": 0.25})
+    b = base_config({"name": "MobileNet", "alpha": 0.5})
+    assert base_id(a).startswith("MobileNet_")
+    assert base_id(a) == base_id(dict(reversed(list(a.items())))) != base_id(b)
+    # a default spelled out is the same base (the same features directory)
+    assert base_id(base_config({"name": "MobileNet", "alpha": 0.25, "pooling": "max"})) == base_id(a)
 
 
-def test_schema_defaults_and_names_match_the_code():
-    import yaml
-
-    from tests.workflow import REPO
-
-    schema = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())
-    properties = schema["$defs"]["base_model"]["properties"]
-    assert {key: spec["default"] for key, spec in properties.items()} == transfer.DEFAULTS
+def test_schema_names_match_the_code():
+    properties = load_schema()["$defs"]["base_model"]["properties"]
     assert properties["name"]["enum"] == list(transfer.ARCHITECTURES)

@@ -8,16 +8,19 @@ import pytest
 import yaml
 from sklearn.model_selection import train_test_split
 
-from dlwf import runtime, weather
-from dlwf.errors import WorkflowInputError
-from tests.workflow import REPO
+from dlwf.core import runtime
+from dlwf.core.errors import WorkflowInputError
+from dlwf.data import weather
+from tests.workflow import REPO, experiment_settings
 
 runtime.configure_tensorflow(1)
 
 import keras  # noqa: E402
 
-from dlwf import experiment, plots  # noqa: E402
-from dlwf.models import build_model  # noqa: E402
+from dlwf.evaluate import metrics  # noqa: E402
+from dlwf.nn.builders import build_model  # noqa: E402
+from dlwf.report import plots  # noqa: E402
+from dlwf.steps import tabular  # noqa: E402
 
 TARGET = "BASEL_sunshine"
 BASEL = ["cloud_cover", "humidity", "pressure", "global_radiation", "precipitation", "sunshine",
@@ -99,17 +102,21 @@ def test_split_rows_are_the_lessons_rows():
         np.testing.assert_array_equal(frame[weather.next_day_column(TARGET)].to_numpy(), y.to_numpy())
 
 
+def baseline_rmse(frame):
+    return metrics.rmse(frame[weather.next_day_column(TARGET)], frame[weather.baseline_column(TARGET)])
+
+
 def test_baseline_rmse_on_a_synthetic_frame():
     data = synthetic(10)
     data[TARGET] = [0.0, 2.0] * 5  # tomorrow always differs from today by 2 hours
     view = weather.make_view(data, TARGET)
-    assert weather.baseline_rmse(view, TARGET) == pytest.approx(2.0, abs=1e-12)
+    assert baseline_rmse(view) == pytest.approx(2.0, abs=1e-12)
     data = synthetic(500)
     view = weather.make_view(data, TARGET, last_row=400)
     _, _, test = weather.split_view(view)
     (_, _), (_, _), (x_test, y_test) = lesson_split(data, 400)
     expected = float(np.sqrt(np.mean((y_test.to_numpy() - x_test[TARGET].to_numpy()) ** 2)))
-    assert weather.baseline_rmse(test, TARGET) == pytest.approx(expected, abs=1e-12)
+    assert baseline_rmse(test) == pytest.approx(expected, abs=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -169,14 +176,14 @@ def test_evaluate_regressor_writes_metrics_with_the_baseline(tmp_path):
     pd.DataFrame({"epoch": [1, 2], "loss": [2.0, 1.0], "val_loss": [2.0, 1.5]}).to_csv(tmp_path / "h.csv")
     raw = tmp_path / "raw.csv"
     data.to_csv(raw, index=False)
-    spec = {"dataset": "weather", "training": {"epochs": 5, "early_stopping": {"patience": 1}}}
-    record = experiment.evaluate_regressor(
+    spec = experiment_settings("dense_100_50", {"training": {"epochs": 5, "early_stopping": {"patience": 1}}})
+    record = tabular.evaluate_regressor(
         "exp", spec, str(tmp_path / "model.keras"), str(tmp_path / "h.csv"), str(tmp_path / "train.csv"),
         str(tmp_path / "test.csv"), str(tmp_path / "columns.json"), [str(raw)], str(tmp_path / "metrics.json"),
         str(tmp_path / "predictions.csv"), validation_csv=str(tmp_path / "val.csv"),
     )
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
-    assert on_disk["baseline"]["rmse"] == record["baseline"]["rmse"] == weather.baseline_rmse(splits["test"], TARGET)
+    assert on_disk["baseline"]["rmse"] == record["baseline"]["rmse"] == baseline_rmse(splits["test"])
     assert set(on_disk["metrics"]["rmse_by_split"]) == {"train", "validation", "test"}
     assert on_disk["primary_metric"] == {"name": "rmse", "value": on_disk["metrics"]["rmse"], "higher_is_better": False}
     assert on_disk["beats_baseline"] == (on_disk["metrics"]["rmse"] < on_disk["baseline"]["rmse"])
@@ -206,5 +213,8 @@ def test_prediction_scatter_shows_model_beside_baseline(tmp_path):
     assert "RMSE 0.58" in titles[0] and "RMSE 0.00" in titles[1]
     csv = tmp_path / "p.csv"
     predictions.to_csv(csv, index=False)
-    plots.save_prediction_scatter(str(csv), str(tmp_path / "s.png"), "train")
+    from dlwf.steps import weather as weather_step
+
+    weather_step.prediction_scatter(str(csv), "sunshine", "exp", str(tmp_path / "s.png"), str(tmp_path / "t.png"))
+    assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "t.png").stat().st_size > 0
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

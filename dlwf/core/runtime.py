@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import os
 
+_device = "unknown"
+
+
+def device() -> str:
+    """The device :func:`configure_tensorflow` found ('unknown' before it ran)."""
+    return _device
+
 
 def configure_tensorflow(threads: int, deterministic: bool = True) -> str:
     """Limit TensorFlow to ``threads`` threads, enable op determinism; return the device name."""
@@ -25,8 +32,11 @@ def configure_tensorflow(threads: int, deterministic: bool = True) -> str:
         pass
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+    global _device
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
         details = tf.config.experimental.get_device_details(gpus[0])
-        return f"GPU:{details.get('device_name', gpus[0].name)}"
-    return f"CPU ({threads} thread{'s' if threads > 1 else ''})"
+        _device = f"GPU:{details.get('device_name', gpus[0].name)}"
+    else:
+        _device = f"CPU ({threads} thread{'s' if threads > 1 else ''})"
+    return _device

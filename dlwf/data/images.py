@@ -20,8 +20,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from .errors import WorkflowInputError
-from .fileio import atomic_path, read_json, write_json
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import read_json
 
 PARTS = ("train", "test")
 FILES = {
@@ -285,18 +285,18 @@ def _subset(images: np.ndarray, labels: np.ndarray, n: int | None, part: str, wh
     return images[:n], labels[:n]
 
 
-def prepare(
+def read_raw(
     raw_files: list[str],
-    out_dir: str | Path,
     class_names: list[str],
     source_format: str = "npy",
     subset: dict | None = None,
     where: str = "dataset",
-) -> dict:
-    """Validate (and convert) a raw image dataset into ``out_dir``; return the classes.json record.
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
+    """Return ({part: (images uint8 (N, H, W, 3), labels int64 (N,))}, classes.json record) of a raw dataset.
 
     ``raw_files`` are the four .npy files (any order, matched by name) or the CIFAR-10 tarball;
-    ``subset`` {'train': n, 'test': m} keeps the first n/m images (the workshops' ``n``).
+    ``subset`` {'train': n, 'test': m} keeps the first n/m images (the workshops' ``n``). Every
+    array is validated; ``where`` (the dataset's config key) is named in errors about the config.
     """
     n_classes = len(class_names)
     subset = subset or {}
@@ -333,12 +333,6 @@ def prepare(
             f"{where}: train images are {shapes['train']} but test images are {shapes['test']}; "
             "both sets must have the same image size"
         )
-    out_dir = Path(out_dir)
-    for part in PARTS:
-        images, labels = splits[part]
-        for kind, array in (("images", images), ("labels", labels)):
-            with atomic_path(out_dir / FILES[part][kind], suffix=".npy") as tmp:
-                np.save(tmp, array, allow_pickle=False)
     record = {
         "class_names": list(class_names),
         "n_classes": n_classes,
@@ -350,5 +344,4 @@ def prepare(
         "source_format": source_format,
         "subset": {part: subset.get(part) for part in PARTS},
     }
-    write_json(record, out_dir / CLASSES_FILE)
-    return record
+    return splits, record

@@ -1,4 +1,10 @@
-"""Compile and fit a model from an experiment's ``training`` settings; history as a table."""
+"""Seed, build, compile and fit a model from an experiment's settings; the history as a table.
+
+:func:`train` is the one routine every kind of experiment trains with (tables, images, sweep
+points, transfer heads); the keras-tuner search (:mod:`dlwf.nn.tuning`) builds each trial with
+:func:`build` and compiles it with :func:`compile_model`. ``settings`` is an experiment's
+canonical settings (``dlwf.plan.experiments.Experiment.settings``): defaults are filled in.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from .errors import TrainingError
+from dlwf.core.errors import TrainingError
+
+from .builders import build_model
 
 LOSSES = {
     "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
@@ -31,14 +39,14 @@ def make_metric(name: str):
 def compile_model(model: keras.Model, training: dict) -> keras.Model:
     """Compile ``model`` with the optimizer, loss and metrics named in ``training``."""
     optimizer_args = {}
-    if training.get("learning_rate") is not None:
+    if training["learning_rate"] is not None:
         optimizer_args["learning_rate"] = training["learning_rate"]
     loss_cls = LOSSES[training["loss"]]
-    loss = loss_cls(from_logits=True) if training.get("from_logits") else loss_cls()
+    loss = loss_cls(from_logits=True) if training["from_logits"] else loss_cls()
     model.compile(
-        optimizer=OPTIMIZERS[training.get("optimizer", "adam")](**optimizer_args),
+        optimizer=OPTIMIZERS[training["optimizer"]](**optimizer_args),
         loss=loss,
-        metrics=[make_metric(m) for m in training.get("metrics", [])],
+        metrics=[make_metric(m) for m in training["metrics"]],
     )
     return model
 
@@ -50,16 +58,16 @@ def make_callbacks(training: dict, tensorboard_dir: str | Path | None = None) ->
     if stop:
         callbacks.append(
             keras.callbacks.EarlyStopping(
-                monitor=stop.get("monitor", "val_loss"),
-                patience=stop.get("patience", 10),
-                min_delta=stop.get("min_delta", 0.0),
-                restore_best_weights=stop.get("restore_best_weights", False),
+                monitor=stop["monitor"],
+                patience=stop["patience"],
+                min_delta=stop["min_delta"],
+                restore_best_weights=stop["restore_best_weights"],
             )
         )
     if tensorboard_dir is not None:
         callbacks.append(
             keras.callbacks.TensorBoard(
-                log_dir=str(tensorboard_dir), histogram_freq=int(training.get("tensorboard_histograms", 0))
+                log_dir=str(tensorboard_dir), histogram_freq=int(training["tensorboard_histograms"])
             )
         )
     return callbacks
@@ -95,7 +103,7 @@ def fit(
     history = model.fit(
         x,
         y,
-        batch_size=training.get("batch_size", 32),
+        batch_size=training["batch_size"],
         epochs=training["epochs"],
         validation_data=validation,
         callbacks=make_callbacks(training, tensorboard_dir),
@@ -104,3 +112,46 @@ def fit(
     frame = history_frame(history)
     check_finite(frame)
     return frame
+
+
+def build(
+    settings: dict,
+    input_shape,
+    n_outputs: int,
+    overrides: dict | None = None,
+    adapt_data: np.ndarray | None = None,
+    where: str = "model",
+) -> keras.Model:
+    """Seed, then build the experiment's model with ``overrides`` on top of ``model.args``.
+
+    The seed is set right before building, as the lesson does, so every run starts from the
+    same weights (``keras.utils.set_random_seed``: Python, NumPy and TensorFlow).
+    """
+    keras.utils.set_random_seed(settings["seed"])
+    args = {**settings["model"]["args"], **(overrides or {})}
+    return build_model(
+        settings["model"]["builder"], input_shape=tuple(input_shape), n_outputs=n_outputs, args=args,
+        adapt_data=adapt_data, where=where,
+    )
+
+
+def train(
+    settings: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    n_outputs: int,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    tensorboard_dir: str | Path | None = None,
+    where: str = "model",
+) -> tuple[keras.Model, pd.DataFrame]:
+    """Seed, build, compile and fit the experiment's model on (x, y); return (model, history table).
+
+    ``x`` is (N, ...) float32 inputs, ``y`` one-hot (N, classes), class indices (N,) or targets
+    (N, 1); ``validation`` the same pair for the validation data, or None. A ``dense`` model with
+    ``normalize`` adapts its Normalization layer on ``x``. Raises TrainingError on a NaN loss.
+    """
+    model = build(settings, x.shape[1:], n_outputs, adapt_data=x, where=where)
+    compile_model(model, settings["training"])
+    model.summary(print_fn=print)
+    history = fit(model, x, y, settings["training"], validation, tensorboard_dir)
+    return model, history

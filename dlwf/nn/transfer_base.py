@@ -3,13 +3,13 @@
 The lesson trains ``head(base(upscale(images)))`` and so runs the whole frozen base forward
 for every image in every epoch. The base is frozen and its BatchNormalization layers run in
 inference mode, so its output for an image never changes. Here the base runs ONCE per
-dataset and base configuration (:func:`compute_features`), the head trains on the stored
-features in seconds (:func:`train_head`), and :func:`assemble` joins the saved feature
-extractor and the trained head into one ``model.keras`` that predicts from raw images;
-:func:`evaluate_transfer` evaluates THAT model on the raw validation images and checks that
-it agrees with the head on the cached features.
+dataset and base configuration (:func:`build_extractor`, :func:`extract_features`), the head
+(``dlwf.nn.builders.transfer_head``) trains on the stored features in seconds, and
+:func:`assemble` joins the saved feature extractor and the trained head into one
+``model.keras`` that predicts from raw images (``dlwf.steps.transfer`` evaluates THAT model on
+the raw validation images and checks that it agrees with the head on the cached features).
 
-The ``base_model`` block of a transfer experiment (defaults in :data:`DEFAULTS`):
+The ``base_model`` block of a transfer experiment (defaults in ``config/schema.yaml``):
 
 ``name``
     ``DenseNet121`` (the lesson), ``MobileNet``, ``MobileNetV2`` or ``ResNet50``.
@@ -51,28 +51,30 @@ The ``base_model`` block of a transfer experiment (defaults in :data:`DEFAULTS`)
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 
-from . import training
-from .errors import TrainingError, WorkflowInputError
-from .fileio import atomic_path, md5sum, read_json, write_csv, write_json
-from .images import FILES, load_split, read_classes, scale
-from .models import build_model, load_model_checked, register
-from .transfer_config import (  # noqa: F401 - re-exported: the base_model block's API
-    ARCHITECTURES,
-    DEFAULTS,
-    RANDOM_INIT_SEED,
-    Architecture,
-    base_config,
-    base_id,
-    describe_weights,
-    weights_path,
-)
+from dlwf.core.base_model import RANDOM_INIT_SEED, weights_path
+from dlwf.core.errors import WorkflowInputError
+from dlwf.data.images import scale
 
+
+@dataclass(frozen=True)
+class Architecture:
+    constructor: str  # function name in keras.applications
+    preprocessing: str  # mode of its preprocess_input in keras' imagenet_utils: tf, torch or caffe
+
+
+# the architectures config/schema.yaml allows in base_model.name
+ARCHITECTURES = {
+    "DenseNet121": Architecture("DenseNet121", "torch"),
+    "MobileNet": Architecture("MobileNet", "tf"),
+    "MobileNetV2": Architecture("MobileNetV2", "tf"),
+    "ResNet50": Architecture("ResNet50", "caffe"),
+}
 IMAGENET_MEAN_RGB = (0.485, 0.456, 0.406)  # 'torch' mode, on [0, 1] pixels
 IMAGENET_STD_RGB = (0.229, 0.224, 0.225)
 CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)  # 'caffe' mode, on 0..255 pixels
@@ -212,21 +214,7 @@ def build_extractor(config: dict, image_shape: tuple[int, ...], where: str = "ba
     return extractor
 
 
-# ---------------------------------------------------------------------------- head and assembly
-
-
-@register("transfer_head")
-def transfer_head(
-    input_shape, n_outputs: int, units: int = 50, dropout: float = 0.5, name: str = "head"
-) -> keras.Model:
-    """Return the lesson's head: Flatten -> BatchNormalization -> Dense(units, relu) -> Dropout -> Dense logits."""
-    inputs = keras.Input(shape=tuple(input_shape), name="features")
-    x = keras.layers.Flatten(name="flatten")(inputs)
-    x = keras.layers.BatchNormalization(name="batchnorm")(x)
-    x = keras.layers.Dense(units, activation="relu", name="hidden")(x)
-    x = keras.layers.Dropout(dropout, name="dropout")(x)
-    outputs = keras.layers.Dense(n_outputs, name="logits")(x)
-    return keras.Model(inputs, outputs, name=name)
+# ---------------------------------------------------------------------------- assembly and forward passes
 
 
 def assemble(extractor: keras.Model, head: keras.Model) -> keras.Model:
@@ -257,201 +245,3 @@ def predict_logits(model: keras.Model, inputs: np.ndarray, batch_size: int = BAT
         batch = scale(batch) if batch.dtype == np.uint8 else batch
         outputs.append(np.asarray(model.predict_on_batch(batch)))
     return np.concatenate(outputs).astype(np.float32, copy=False)
-
-
-def _save_model(model: keras.Model, dest: str) -> None:
-    with atomic_path(dest, suffix=".keras") as tmp:
-        model.save(tmp)
-
-
-def _save_npy(array: np.ndarray, dest: str) -> None:
-    with atomic_path(dest, suffix=".npy") as tmp:
-        np.save(tmp, array, allow_pickle=False)
-
-
-def load_features(path: str, n_expected: int | None = None) -> np.ndarray:
-    """Return a features file (float32 (N, D)); raise naming it when it is not one."""
-    try:
-        features = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise WorkflowInputError(f"{path}: not a features .npy file ({exc}); delete it to recompute") from exc
-    if features.ndim != 2 or features.dtype != np.float32 or (n_expected is not None and len(features) != n_expected):
-        raise WorkflowInputError(
-            f"{path}: expected float32 features of shape ({n_expected or 'N'}, D), got {features.dtype} "
-            f"{features.shape}; delete it to recompute"
-        )
-    return features
-
-
-# ---------------------------------------------------------------------------- the rules' steps
-
-
-def compute_features(
-    spec: dict,
-    prepared_dir: str,
-    extractor_out: str,
-    features_out: dict[str, str],
-    base_json_out: str,
-    where: str = "base_model",
-    device: str = "unknown",
-) -> dict:
-    """Run the frozen base once over the train and test images; save the extractor, features and base.json."""
-    config = base_config(spec, where)
-    classes = read_classes(prepared_dir)
-    extractor = build_extractor(config, tuple(classes["image_shape"]), where)
-    record = {
-        "base_id": base_id(config),
-        "config": config,
-        "weights": describe_weights(config),
-        "pretrained": config["weights"] is not None,
-        "weights_md5": md5sum(weights_path(config)) if weights_path(config) else None,
-        "image_shape": list(classes["image_shape"]),
-        "feature_dim": int(extractor.output_shape[-1]),
-        "n_parameters": int(extractor.count_params()),
-        "batch_size": BATCH_SIZE,
-        "device": device,
-        "forward_pass_s": {},
-        "n_images": {},
-    }
-    print(f"base {config['name']}: {record['weights']}; {record['n_parameters']} parameters, "
-          f"features of size {record['feature_dim']}", flush=True)
-    for part, dest in features_out.items():
-        images, _ = load_split(prepared_dir, part, classes["n_classes"])
-        print(f"{part}: {len(images)} images of {images.shape[1:]} -> {config['input_size']}x{config['input_size']}",
-              flush=True)
-        start = time.perf_counter()
-        features = extract_features(extractor, images, progress_every=10)
-        record["forward_pass_s"][part] = round(time.perf_counter() - start, 3)
-        record["n_images"][part] = int(len(images))
-        if not np.all(np.isfinite(features)):
-            raise TrainingError(f"the base produced non-finite features for the {part} images; check the weights")
-        _save_npy(features, dest)
-    _save_model(extractor, extractor_out)
-    write_json(record, base_json_out)
-    return record
-
-
-def train_head(
-    experiment: str,
-    spec: dict,
-    prepared_dir: str,
-    train_features: str,
-    test_features: str,
-    head_out: str,
-    history_out: str,
-) -> pd.DataFrame:
-    """Train the experiment's head on cached features (validation: the test features); save head + history."""
-    classes = read_classes(prepared_dir)
-    _, y_train = load_split(prepared_dir, "train", classes["n_classes"])
-    _, y_test = load_split(prepared_dir, "test", classes["n_classes"])
-    x_train = load_features(train_features, len(y_train))
-    x_test = load_features(test_features, len(y_test))
-    keras.utils.set_random_seed(spec["seed"])
-    head = build_model(
-        spec["model"]["builder"],
-        input_shape=x_train.shape[1:],
-        n_outputs=classes["n_classes"],
-        args=spec["model"].get("args"),
-        where=f"experiments.{experiment}.model",
-    )
-    training.compile_model(head, spec["training"])
-    head.summary(print_fn=print)
-    validation = (x_test, y_test) if spec["training"].get("validation") else None
-    history = training.fit(head, x_train, y_train, spec["training"], validation)
-    _save_model(head, head_out)
-    write_csv(history, history_out)
-    return history
-
-
-def assemble_model(spec: dict, extractor_path: str, head_path: str, model_out: str) -> keras.Model:
-    """Load the saved extractor and trained head, join them into one model and save it (safe-mode loadable)."""
-    extractor = load_model_checked(extractor_path)
-    head = load_model_checked(head_path)
-    model = assemble(extractor, head)
-    training.compile_model(model, spec["training"])  # so model.evaluate works as in the lesson
-    model.summary(print_fn=print)
-    _save_model(model, model_out)
-    return model
-
-
-def benchmark_seconds(path: str) -> float:
-    """Return the wall-clock seconds recorded in a Snakemake benchmark file (its 's' column)."""
-    return float(pd.read_csv(path, sep="\t")["s"].iloc[0])
-
-
-def evaluate_transfer(
-    experiment: str,
-    spec: dict,
-    model_path: str,
-    head_path: str,
-    history_csv: str,
-    prepared_dir: str,
-    test_features: str,
-    base_json: str,
-    raw_files: list[str],
-    benchmarks: dict[str, str],
-    metrics_out: str,
-    predictions_out: str,
-    confusion_out: str,
-    device: str = "unknown",
-) -> dict:
-    """Evaluate the assembled model on the RAW validation images; write metrics, predictions, confusion matrix.
-
-    Fails when the model disagrees with the head on the cached features by more than
-    :data:`TOLERANCE`: the features would then not be this model's, and the head's training
-    would not describe it.
-    """
-    # imported here, not at the top: the feature pass must not depend on (and be recomputed
-    # after edits to) the modules that only the evaluation uses
-    from .experiment import _base_record, finish_classifier
-    from .image_experiment import softmax
-
-    classes = read_classes(prepared_dir)
-    class_names = classes["class_names"]
-    _, y_train = load_split(prepared_dir, "train", classes["n_classes"])
-    images, y_test = load_split(prepared_dir, "test", classes["n_classes"])
-    features = load_features(test_features, len(y_test))
-    model = load_model_checked(model_path)  # from disk, safe mode
-    head = load_model_checked(head_path)
-    logits = predict_logits(model, images)
-    difference = float(np.max(np.abs(logits - predict_logits(head, features))))
-    print(f"max |assembled model on raw images - head on cached features| = {difference:.3g}")
-    if difference > TOLERANCE:
-        raise TrainingError(
-            f"{model_path} on the raw validation images differs from the head on {test_features} by "
-            f"{difference:.3g} (> {TOLERANCE}); the cached features do not come from this model's base"
-        )
-    from_logits = bool(spec["training"].get("from_logits"))
-    probabilities = softmax(logits) if from_logits else logits
-    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)(y_test, logits)
-    base = read_json(base_json)
-    timing = {name: round(benchmark_seconds(path), 3) for name, path in benchmarks.items()}
-    timing["feature_forward_pass_s"] = base["forward_pass_s"]
-    timing["benchmark_files"] = {name: str(path) for name, path in benchmarks.items()}
-    test_images = str(Path(prepared_dir) / FILES["test"]["images"])
-    record = _base_record(experiment, spec, model, history_csv, raw_files, test_images, device)
-    extra = {
-        "evaluated_on": (
-            "validation set (the dataset's test files, as in the lesson), as raw images through model.keras"
-        ),
-        "n_trainable_parameters": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
-        "base_model": {
-            "id": base["base_id"],
-            "name": base["config"]["name"],
-            "weights": base["weights"],
-            "pretrained": base["pretrained"],
-            "weights_md5": base["weights_md5"],
-            "feature_dim": base["feature_dim"],
-            "config": base["config"],
-        },
-        "equivalence": {
-            "max_abs_logit_difference": difference,
-            "tolerance": TOLERANCE,
-            "compared": "model.keras on the raw validation images vs the head on the cached validation features",
-        },
-        "timing": timing,
-    }
-    if not base["pretrained"]:
-        extra["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
-    return finish_classifier(record, probabilities, y_test, y_train, class_names, metrics_out, predictions_out,
-                             confusion_out, loss=loss, **extra)

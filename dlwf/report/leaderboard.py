@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .fileio import read_json
+from dlwf.core.fileio import read_json
 
 COLUMNS = [
     "comparison_group", "dataset", "experiment", "description", "model", "seed", "repeat_of",
@@ -44,8 +44,12 @@ def baseline_value(record: dict) -> float | None:
     return None
 
 
-def row(record: dict, benchmark_dir: str | Path | None = None) -> dict:
-    """Return one leaderboard row from a metrics.json record."""
+def row(record: dict, benchmark_dir: str | Path | None = None, entry: dict | None = None) -> dict:
+    """Return one leaderboard row from a metrics.json record.
+
+    ``entry`` is what the config says of the experiment: {'description', 'repeat_of'}.
+    """
+    entry = entry or {}
     prov = record.get("provenance", {})
     config = prov.get("config", {})
     dataset_md5 = ",".join(f"{k}:{v}" for k, v in sorted(prov.get("dataset_md5", {}).items()))
@@ -55,10 +59,10 @@ def row(record: dict, benchmark_dir: str | Path | None = None) -> dict:
         "comparison_group": group,
         "dataset": record["dataset"],
         "experiment": record["experiment"],
-        "description": record.get("description", ""),
+        "description": entry.get("description", ""),
         "model": config.get("model", {}).get("builder", ""),
         "seed": config.get("seed"),
-        "repeat_of": config.get("repeat_of") or record["experiment"],
+        "repeat_of": entry.get("repeat_of") or record["experiment"],
         "metric": record["primary_metric"]["name"],
         "value": record["primary_metric"]["value"],
         "baseline": baseline_value(record),
@@ -75,10 +79,20 @@ def row(record: dict, benchmark_dir: str | Path | None = None) -> dict:
     }
 
 
-def build(metrics_files: list[str], benchmark_dirs: list[str | None] | None = None) -> pd.DataFrame:
-    """Return the leaderboard: one row per experiment (and seed), best first within each test set."""
+def build(
+    metrics_files: list[str], benchmark_dirs: list[str | None] | None = None, experiments: dict | None = None
+) -> pd.DataFrame:
+    """Return the leaderboard: one row per experiment (and seed), best first within each test set.
+
+    ``experiments`` maps experiment ids to {'description', 'repeat_of'} from the config.
+    """
     benchmark_dirs = benchmark_dirs or [None] * len(metrics_files)
-    rows = [row(read_json(m), b) for m, b in zip(metrics_files, benchmark_dirs, strict=True)]
+    records = [read_json(m) for m in metrics_files]
+    experiments = experiments or {}
+    rows = [
+        row(record, b, experiments.get(record["experiment"]))
+        for record, b in zip(records, benchmark_dirs, strict=True)
+    ]
     table = pd.DataFrame(rows, columns=COLUMNS)
     if table.empty:
         return table
@@ -110,13 +124,14 @@ def to_html(table: pd.DataFrame) -> str:
     return "\n".join(parts)
 
 
-def summarise_repeats(metrics_files: list[str]) -> tuple[pd.DataFrame, dict]:
-    """Return (one row per seed, summary with mean/std/min/max of metric, baseline and epochs)."""
+def summarise_repeats(experiment: str, metrics_files: list[str]) -> tuple[pd.DataFrame, dict]:
+    """Return (one row per seed, summary with mean/std/min/max of metric, baseline and epochs) of the
+    runs of ``experiment`` with different seeds (``metrics_files``, one per run)."""
     table = build(metrics_files).sort_values("seed").reset_index(drop=True)
     columns = ["value", "baseline", "epochs_run"]
     stats = table[columns].astype(float).agg(["mean", "std", "min", "max"])
     summary = {
-        "experiment": str(table["repeat_of"].iloc[0]),
+        "experiment": experiment,
         "metric": str(table["metric"].iloc[0]),
         "seeds": [int(s) for s in table["seed"]],
         "n": int(len(table)),

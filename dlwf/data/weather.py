@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .errors import WorkflowInputError
-from .evaluation import rmse
-from .tabular import numeric_array, read_csv_checked
+from dlwf.core.errors import WorkflowInputError
+
+from .tables import numeric_array, read_csv_checked
 
 DATE = "DATE"
 # Calendar columns of the dataset: kept out of the features, as in the lesson.
@@ -123,7 +123,3 @@ def columns_contract(view: pd.DataFrame, target: str) -> dict:
         "target_label": f"{target} (next day)",
     }
 
-
-def baseline_rmse(frame: pd.DataFrame, target: str) -> float:
-    """Return the RMSE of predicting the next day's target with today's value on ``frame``'s rows."""
-    return rmse(frame[next_day_column(target)].to_numpy(), frame[baseline_column(target)].to_numpy())

@@ -1,14 +1,17 @@
 """Fetch dataset files: HTTPS, ``file://``, local paths, package data and a mirror directory.
 
-Every fetch verifies the md5 from the config (or records the computed one when none is
-known), retries transient failures with backoff, and writes atomically: after a failure
-there is no file at the destination.
+Every fetch verifies the md5 from the config, or for a file without one the md5 recorded in
+its lock file at the first fetch (:func:`update`); retries transient failures with backoff; and
+writes atomically: a failed fetch leaves the destination as it was. A present file that matches
+the expected md5 is kept without fetching anything, so a rerun without internet goes on.
 """
 
 from __future__ import annotations
 
+import datetime
 import importlib.resources
 import ipaddress
+import json
 import os
 import shutil
 import time
@@ -18,8 +21,8 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import DownloadError
-from .fileio import atomic_path, md5sum
+from dlwf.core.errors import DownloadError
+from dlwf.core.fileio import atomic_path, md5sum, write_json
 
 USER_AGENT = "dl-lesson-workflow/0.1 (+https://carpentries-incubator.github.io/deep-learning-intro/)"
 # HTTP codes worth asking again for; anything else in 4xx is final.
@@ -141,11 +144,13 @@ def fetch(
     backoff: float = 2.0,
     timeout: float = 60.0,
     log: Callable[[str], None] = print,
+    md5_origin: str = "config/config.yaml",
 ) -> dict:
     """Fetch ``source`` to ``dest`` and return its provenance record.
 
     Transient HTTP errors (5xx, 429, timeouts, refused connections) are retried up to
     ``attempts`` times with exponential ``backoff`` seconds; a checksum mismatch is final.
+    ``md5_origin`` says where the expected md5 comes from (for the mismatch message).
     """
     kind = classify_source(source)
     dest = Path(dest)
@@ -163,8 +168,8 @@ def fetch(
                 if md5 and actual != md5.lower():
                     raise DownloadError(
                         f"checksum mismatch for {dest.name} from {source}: expected md5 "
-                        f"{md5}, got {actual}. The file is corrupt or a different version; "
-                        "fix the source or the md5 in config/config.yaml"
+                        f"{md5} ({md5_origin}), got {actual}. The file is corrupt or a different version; "
+                        f"fix the source or the md5 in {md5_origin}"
                     )
             break
         except DownloadError:
@@ -190,3 +195,60 @@ def fetch(
         "md5_verified": bool(md5),
         "bytes": dest.stat().st_size,
     }
+
+
+def read_lock(path: str | os.PathLike) -> dict | None:
+    """Return the lock record of a file (md5 recorded at its first fetch), or None if there is none."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        record = json.loads(path.read_text())
+        if not isinstance(record, dict) or not isinstance(record.get("md5"), str) or len(record["md5"]) != 32:
+            raise ValueError("no 32-character 'md5'")
+    except ValueError as exc:
+        raise DownloadError(
+            f"{path}: not a valid lock file ({exc}); delete it to record the md5 again at the next fetch"
+        ) from exc
+    return record
+
+
+def update(
+    source: str,
+    dest: str | os.PathLike,
+    md5: str | None,
+    lock: str | os.PathLike,
+    canonical_url: str | None = None,
+    log: Callable[[str], None] = print,
+    **fetch_settings,
+) -> dict:
+    """Make ``dest`` a verified copy of ``source``; return its provenance record.
+
+    The expected md5 is ``md5`` (from the config) or, when that is None, the one recorded in
+    ``lock`` at the first fetch; without either, the fetched file's md5 is recorded in ``lock``.
+    A present ``dest`` with the expected md5 is kept and nothing is fetched (``kept: True``), so
+    a rerun works offline; otherwise the file is fetched (``fetch_settings``: attempts, backoff,
+    timeout) and replaces ``dest`` only once verified. A present file that matches nothing is
+    left untouched when the fetch fails.
+    """
+    dest = Path(dest)
+    locked = read_lock(lock) if md5 is None else None
+    expected = md5 or (locked["md5"] if locked else None)
+    origin = "config/config.yaml"
+    if md5 is None and locked:
+        origin = f"{lock}, recorded at the first fetch from {locked['url']}"
+    if expected and dest.is_file() and md5sum(dest) == expected.lower():
+        log(f"kept the present {dest}: md5 {expected} verified ({origin}); nothing fetched")
+        return {"file": dest.name, "source": str(dest), "md5": expected.lower(), "md5_expected": expected,
+                "md5_verified": True, "bytes": dest.stat().st_size, "kept": True}
+    record = fetch(source, dest, md5=expected, log=log, md5_origin=origin, **fetch_settings)
+    record["kept"] = False
+    if md5 is None and locked is None:
+        write_json(
+            {"file": dest.name, "md5": record["md5"], "url": canonical_url or source,
+             "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")},
+            lock,
+        )
+        log(f"no md5 configured for {dest.name}: recorded {record['md5']} in {lock}; later fetches must match it")
+    record["md5_verified"] = bool(expected)
+    return record

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .fileio import atomic_path, read_json
+from dlwf.core.fileio import atomic_path, read_json
+
 from .leaderboard import baseline_value
 
 TABLE_COLUMNS = ["experiment", "description", "metric", "value", "baseline", "beats_baseline", "epochs_run",
@@ -35,15 +36,19 @@ def load_records(experiments: dict) -> dict[str, dict]:
     }
 
 
-def experiments_table(records: dict[str, dict]) -> pd.DataFrame:
-    """Return one row per experiment: its primary metric next to the baseline on the same test set."""
+def experiments_table(records: dict[str, dict], experiments: dict | None = None) -> pd.DataFrame:
+    """Return one row per experiment: its primary metric next to the baseline on the same test set.
+
+    ``experiments`` is the report's parameter of that name (the descriptions come from it).
+    """
+    experiments = experiments or {}
     rows = []
     for name, record in records.items():
         primary = record["primary_metric"]
         test_set = record.get("test_set") or {}
         rows.append({
             "experiment": name,
-            "description": record.get("description", ""),
+            "description": experiments.get(name, {}).get("description", ""),
             "metric": primary["name"],
             "value": primary["value"],
             "baseline": baseline_value(record),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .errors import WorkflowInputError
-from .tabular import numeric_array, read_csv_checked
+from dlwf.core.errors import WorkflowInputError
+
+from .tables import numeric_array, read_csv_checked
 
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
 TARGET = "species"

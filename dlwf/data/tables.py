@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import WorkflowInputError
-from .fileio import read_json
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import read_json
 
 
 def read_csv_checked(path: str | Path, required: list[str] | None = None) -> pd.DataFrame:
@@ -69,3 +69,28 @@ def load_xy(path: str | Path, columns: dict) -> tuple[np.ndarray, np.ndarray]:
     """Return (features, targets) float32 arrays of one split file."""
     frame = read_csv_checked(path, columns["features"] + columns["targets"])
     return numeric_array(frame, columns["features"], path), numeric_array(frame, columns["targets"], path)
+
+
+def read_history(path: str | Path) -> pd.DataFrame:
+    """Return a training history (history.csv: one row per epoch, 'epoch', 'loss' and more), checked.
+
+    A file that is not such a table (garbage, truncated, replaced) raises WorkflowInputError
+    naming it, rather than being read as zero epochs.
+    """
+    path = Path(path)
+    fix = "delete it and run snakemake again so the rule that makes it trains the model anew"
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise WorkflowInputError(f"{path}: not a training history ({type(exc).__name__}); {fix}") from exc
+    missing = [c for c in ("epoch", "loss") if c not in frame.columns]
+    if missing or frame.empty:
+        what = f"no column(s) {missing}" if missing else "no epochs"
+        raise WorkflowInputError(f"{path}: not a training history ({what}); {fix}")
+    values = frame.apply(pd.to_numeric, errors="coerce")
+    if values.isna().any().any() and not frame.isna().equals(values.isna()):
+        column = next(c for c in frame.columns if (values[c].isna() & frame[c].notna()).any())
+        raise WorkflowInputError(f"{path}: not a training history (column {column!r} is not numeric); {fix}")
+    if list(values["epoch"]) != list(range(1, len(values) + 1)):
+        raise WorkflowInputError(f"{path}: not a training history (epochs are not 1..{len(values)}); {fix}")
+    return values

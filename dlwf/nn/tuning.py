@@ -1,9 +1,10 @@
 """keras-tuner grid search over builder arguments (episode 4's hyperparameter tuning).
 
-The search space comes from the experiment's ``tuner.hyperparameters``; every trial builds
-the model with the experiment's seed set right before building, so a rerun with the same
-config gives the same trials. The tuner's working directory is a path the caller owns (the
-experiment's ``tuner/`` directory) and is overwritten, never resumed.
+The search space comes from the experiment's ``tuner.hyperparameters`` (checked when the plan
+is made: every name is a builder argument); every trial builds the model with
+:func:`dlwf.nn.training.build`, the experiment's seed set right before building, so a rerun
+with the same config gives the same trials. The tuner's working directory is a path the caller
+owns (the experiment's ``tuner/`` directory) and is overwritten, never resumed.
 
 keras-tuner needs the ``tensorboard`` package even when no TensorBoard logs are written;
 without it every trial fails.
@@ -15,11 +16,12 @@ from pathlib import Path
 
 import keras
 import keras_tuner
+import numpy as np
 import pandas as pd
 
-from . import image_experiment, training
-from .errors import TrainingError, WorkflowInputError
-from .fileio import write_csv
+from dlwf.core.errors import TrainingError, WorkflowInputError
+
+from . import training
 
 
 def declare(hp: keras_tuner.HyperParameters, space: dict, where: str) -> dict:
@@ -50,20 +52,20 @@ def _key(values: dict) -> tuple:
 class ExperimentHyperModel(keras_tuner.HyperModel):
     """Builds the experiment's model for one grid point and records each trial's history."""
 
-    def __init__(self, experiment: str, spec: dict, input_shape, n_classes: int):
-        super().__init__(name=experiment)
-        self.experiment, self.spec = experiment, spec
+    def __init__(self, settings: dict, input_shape, n_classes: int, where: str):
+        super().__init__(name="search")
+        self.settings = settings
         self.input_shape, self.n_classes = tuple(input_shape), n_classes
-        self.where = f"experiments.{experiment}.tuner.hyperparameters"
+        self.where = where
         self.histories: dict[tuple, pd.DataFrame] = {}
 
     def build(self, hp):
-        values = declare(hp, self.spec["tuner"]["hyperparameters"], self.where)
-        model = image_experiment.build(
-            self.experiment, self.spec, self.input_shape, self.n_classes, overrides=values,
-            where=f"experiments.{self.experiment}.model (with tuner.hyperparameters)",
+        values = declare(hp, self.settings["tuner"]["hyperparameters"], f"{self.where}.tuner.hyperparameters")
+        model = training.build(
+            self.settings, self.input_shape, self.n_classes, overrides=values,
+            where=f"{self.where}.model (with tuner.hyperparameters)",
         )
-        return training.compile_model(model, self.spec["training"])
+        return training.compile_model(model, self.settings["training"])
 
     def fit(self, hp, model, *args, **kwargs):
         history = model.fit(*args, **kwargs)
@@ -94,54 +96,52 @@ def _trial_rows(tuner, hypermodel: ExperimentHyperModel, objective: str):
     return pd.DataFrame(rows), (pd.concat(histories, ignore_index=True) if histories else pd.DataFrame())
 
 
-def tune_image_classifier(
-    experiment: str,
-    spec: dict,
-    prepared_dir: str,
-    tuner_dir: str,
-    model_out: str,
-    history_out: str,
-    trials_out: str,
-    trials_history_out: str,
-) -> pd.DataFrame:
-    """Run the grid search; write every trial's hyperparameters and score, the best model and its history."""
-    classes, (x_train, y_train), validation = image_experiment.load_data(prepared_dir, spec)
-    settings, objective = spec["tuner"], spec["tuner"].get("objective", "val_loss")
-    hypermodel = ExperimentHyperModel(experiment, spec, x_train.shape[1:], classes["n_classes"])
-    hypermodel.build(keras_tuner.HyperParameters())  # bad argument names fail here, naming the key
+def search(
+    settings: dict,
+    x: np.ndarray,
+    y: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray],
+    n_classes: int,
+    tuner_dir: str | Path,
+    where: str = "experiment",
+) -> tuple[keras.Model, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Run the grid search; return (best model, its history, one row per trial, every trial's history).
+
+    The best model is the best trial's, with the weights of its best epoch (keras-tuner's
+    checkpoint). Raises TrainingError when every trial failed or the best one's loss was NaN.
+    """
+    tuner_settings = settings["tuner"]
+    objective = tuner_settings["objective"]
+    hypermodel = ExperimentHyperModel(settings, x.shape[1:], n_classes, where)
+    hypermodel.build(keras_tuner.HyperParameters())  # bad argument values fail here, naming the key
     tuner_path = Path(tuner_dir)
     tuner = keras_tuner.GridSearch(
         hypermodel,
         objective=objective,
-        max_trials=settings.get("max_trials"),
-        seed=spec["seed"],
+        max_trials=tuner_settings["max_trials"],
+        seed=settings["seed"],
         directory=str(tuner_path.parent),
         project_name=tuner_path.name,
         overwrite=True,
     )
     tuner.search_space_summary()
     tuner.search(
-        x_train,
-        y_train,
-        epochs=spec["training"]["epochs"],
-        batch_size=spec["training"].get("batch_size", 32),
+        x,
+        y,
+        epochs=settings["training"]["epochs"],
+        batch_size=settings["training"]["batch_size"],
         validation_data=validation,
-        callbacks=training.make_callbacks(spec["training"]),
+        callbacks=training.make_callbacks(settings["training"]),
         verbose=2,
     )
     tuner.results_summary()
     trials, histories = _trial_rows(tuner, hypermodel, objective)
     if trials.empty or trials["score"].isna().all():
-        raise TrainingError(f"experiments.{experiment}: every tuner trial failed; see the log above")
+        raise TrainingError(f"{where}: every tuner trial failed; see the log above")
     best_trial = tuner.oracle.get_best_trials(1)[0]
     best_values = dict(best_trial.hyperparameters.values)
     history = hypermodel.histories[_key(best_values)]
     training.check_finite(history)
-    # the best trial's model, with the weights of its best epoch (keras-tuner's checkpoint)
     model: keras.Model = tuner.get_best_models(num_models=1)[0]
     print(f"best trial {best_trial.trial_id}: {best_values}, {objective} {best_trial.score}")
-    image_experiment.save_model(model, model_out)
-    write_csv(history, history_out)
-    write_csv(trials, trials_out)
-    write_csv(histories, trials_history_out)
-    return trials
+    return model, history, trials, histories

@@ -55,6 +55,14 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 
 
+def save_npy(array, dest: str | os.PathLike) -> None:
+    """Write a numpy array to an ``.npy`` file atomically (plain arrays only: never pickled)."""
+    import numpy as np
+
+    with atomic_path(dest, suffix=".npy") as tmp:
+        np.save(tmp, array, allow_pickle=False)
+
+
 def write_csv(frame, dest: str | os.PathLike, index: bool = False) -> None:
     """Write a pandas DataFrame to CSV atomically."""
     with atomic_path(dest) as tmp:

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .fileio import save_figure  # noqa: E402
+from dlwf.core.fileio import save_figure  # noqa: E402
 
 
 def training_curves(history: pd.DataFrame, title: str = ""):

@@ -1,0 +1,177 @@
+"""The experiment plan: what the workflow builds from a config, without Snakemake or TensorFlow.
+
+    plan = dlwf.plan.load(config)      # validates, fills defaults, checks; raises PlanError
+    plan.experiments["dense10"].settings()
+    plan.targets()                     # what `snakemake` builds by default
+
+``rules/common.smk`` builds the plan once and reads everything from it: wildcard constraints,
+input files, params (each experiment's canonical :meth:`~dlwf.plan.experiments.Experiment.settings`),
+default targets and report parameters. Tests use the same object without Snakemake.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dlwf.core.errors import WorkflowInputError
+
+from . import checks, layout
+from .config import validate
+from .experiments import Dataset, Experiment, canonical, make_datasets, make_experiments
+from .rules import RuleInputs
+
+__all__ = ["Plan", "PlanError", "load", "canonical", "Dataset", "Experiment"]
+
+
+class PlanError(WorkflowInputError):
+    """The config is invalid; ``problems`` holds one message per problem, each naming its key."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__(
+            "Invalid configuration (config/config.yaml and any --configfile/--config):\n  - "
+            + "\n  - ".join(self.problems)
+        )
+
+
+@dataclass(frozen=True)
+class Plan(RuleInputs):
+    """Datasets, experiments (repeats expanded) and every path the workflow reads or writes.
+
+    The methods the rules call with a job's wildcards are in :class:`dlwf.plan.rules.RuleInputs`.
+    """
+
+    config: dict = field(repr=False)
+    datasets: dict[str, Dataset]
+    experiments: dict[str, Experiment]
+
+    # ------------------------------------------------------------------ selections
+
+    def enabled_experiments(self, dataset: str) -> list[Experiment]:
+        """The enabled experiments of an enabled ``dataset`` (what its report and targets show)."""
+        if not self.datasets[dataset].enabled:
+            return []
+        return [e for e in self.experiments.values() if e.dataset == dataset and e.enabled]
+
+    def experiment_ids(self, kinds=None, modes=None, tensorboard=None) -> list[str]:
+        """Ids of the experiments of the given dataset kinds and modes (all when None)."""
+        return [
+            e.id
+            for e in self.experiments.values()
+            if (kinds is None or e.kind in kinds)
+            and (modes is None or e.mode in modes)
+            and (tensorboard is None or e.training["tensorboard"] == tensorboard)
+        ]
+
+    def dataset_ids(self, kinds=None) -> list[str]:
+        return [d for d, spec in self.datasets.items() if kinds is None or spec.kind in kinds]
+
+    def view_ids(self) -> list[str]:
+        """Every view id of the weather datasets."""
+        return sorted({v for d in self.dataset_ids(["weather"]) for v in self.datasets[d].spec["views"]})
+
+    def sweep_point_ids(self) -> list[str]:
+        return sorted({p for e in self.experiments.values() if e.mode == "sweep" for p in layout.sweep_points(e)})
+
+    def base_ids(self) -> list[str]:
+        return sorted({layout.transfer_base_id(e) for e in self.experiments.values() if e.mode == "transfer"})
+
+    def base_model(self, dataset: str, base: str) -> dict:
+        """The base_model block behind ``results/<dataset>/features/<base>/`` (defaults filled in)."""
+        for exp in self.experiments.values():
+            if exp.dataset == dataset and exp.mode == "transfer" and layout.transfer_base_id(exp) == base:
+                return exp.base_model
+        raise WorkflowInputError(
+            f"{layout.features_dir(dataset, base)}: no transfer experiment on dataset {dataset!r} has this base model"
+        )
+
+    def repeat_ids(self, experiment: str) -> list[str]:
+        """The ids of every run of ``experiment`` (itself first) when it has repeats."""
+        return [experiment] + [e.id for e in self.experiments.values() if e.repeat_of == experiment]
+
+    # ------------------------------------------------------------------ files
+
+    def raw_files(self, dataset: str, **_) -> list[str]:
+        return [layout.raw_file(dataset, f["name"]) for f in self.datasets[dataset].files]
+
+    def dataset_outputs(self, dataset: str) -> list[str]:
+        """Every final file of one dataset: its own files and those of its enabled experiments."""
+        outputs = layout.dataset_files(self.datasets[dataset])
+        for exp in self.enabled_experiments(dataset):
+            outputs += layout.experiment_outputs(exp)
+        return outputs
+
+    def metrics_files(self) -> list[str]:
+        """metrics.json of every enabled experiment of every enabled dataset (the leaderboard's rows)."""
+        return [p for d in self.datasets for p in self.dataset_outputs(d) if Path(p).name == "metrics.json"]
+
+    def targets(self) -> list[str]:
+        """What `snakemake` builds by default: enabled datasets, their reports and the leaderboard."""
+        outputs = []
+        for dataset in self.datasets.values():
+            if dataset.enabled:
+                outputs += self.dataset_outputs(dataset.id) + layout.report_files(dataset.id)
+        return outputs + layout.LEADERBOARD
+
+    def missing_raw_files(self) -> list[tuple[str, str]]:
+        """(dataset, path) of every raw file of an enabled dataset that is not on disk."""
+        return [
+            (d, path)
+            for d, spec in self.datasets.items()
+            if spec.enabled
+            for path in self.raw_files(d)
+            if not Path(path).exists()
+        ]
+
+    # ------------------------------------------------------------------ reports
+
+    def report_parameters(self, dataset: str, **_) -> dict:
+        """The papermill parameters of a dataset's report: its description and the files its notebook reads."""
+        outputs = self.dataset_outputs(dataset)
+        experiments = {
+            exp.id: {
+                "description": exp.description,
+                "mode": exp.mode,
+                "view": exp.view,
+                "repeat_of": exp.repeat_of,
+                "files": layout.own_files(exp, outputs),
+            }
+            for exp in self.enabled_experiments(dataset)
+        }
+        views = sorted({spec["view"] for spec in experiments.values() if spec["view"]})
+        exploration = f"{layout.RESULTS}/{dataset}/exploration/"
+        prepared = f"{layout.RESULTS}/{dataset}/prepared/"
+        return {
+            "dataset": dataset,
+            "description": self.datasets[dataset].description,
+            "exploration": [p for p in outputs if p.startswith(exploration)],
+            "views": {v: layout.view_file(dataset, v) for v in views},
+            "data": {Path(p).stem: p for p in outputs if p.startswith(prepared) and p.endswith(".json")},
+            "experiments": experiments,
+        }
+
+    def report_inputs(self, dataset: str, **_) -> list[str]:
+        """Every file the dataset's report reads: a changed result reruns the report."""
+        parameters = self.report_parameters(dataset)
+        files = parameters["exploration"] + list(parameters["views"].values()) + list(parameters["data"].values())
+        for spec in parameters["experiments"].values():
+            files += list(spec["files"].values())
+        return files
+
+
+def load(config: dict) -> Plan:
+    """Return the plan of a config as Snakemake read it (``config.yaml`` plus overlays).
+
+    The config is validated against ``config/schema.yaml`` (defaults filled in, in a copy) and
+    checked by :mod:`dlwf.plan.checks`; every problem is reported at once in a PlanError.
+    """
+    filled, problems = validate(config)
+    if problems:
+        raise PlanError(problems)
+    datasets = make_datasets(filled)
+    experiments, problems = make_experiments(filled, datasets)
+    problems += checks.run_all(filled, datasets, experiments)
+    if problems:
+        raise PlanError(problems)
+    return Plan(filled, datasets, experiments)

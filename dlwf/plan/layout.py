@@ -1,0 +1,143 @@
+"""Where every file of the workflow lives, and which files make up each dataset's results.
+
+Paths are relative to the directory Snakemake runs in. The rules' output patterns use the same
+names (``results/{dataset}/{experiment}/model.keras`` ...); a dry run of the default config
+checks that every target listed here is made by some rule.
+
+    resources/{dataset}/{file}                    downloaded files (+ .provenance.json, .lock.json)
+    results/{dataset}/...                         prepared data, splits, exploration figures
+    results/{dataset}/{experiment}/...            one experiment's model, history, metrics, figures
+    results/leaderboard.csv, .html                every experiment in one table
+    reports/{dataset}.html, .ipynb                the dataset's report
+    logs/..., benchmarks/...                      one log and one benchmark file per job
+"""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from dlwf.core.base_model import base_id
+
+from .experiments import Experiment
+
+RESOURCES = "resources"
+RESULTS = "results"
+REPORTS = "reports"
+LEADERBOARD = [f"{RESULTS}/leaderboard.csv", f"{RESULTS}/leaderboard.html"]
+
+MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png"]
+CLASSIFIER_FILES = MODEL_FILES + ["confusion_matrix.csv", "confusion_matrix.png"]
+REGRESSOR_FILES = MODEL_FILES + ["predicted_vs_true_train.png", "predicted_vs_true_test.png"]
+SWEEP_FILES = ["sweep.csv", "sweep_val_loss.png", "sweep_curves.png", "metrics.json"]
+TUNER_FILES = ["trials.csv", "trials_history.csv"]
+REPEAT_FILES = ["repeats.csv", "repeats.json"]
+IMAGE_NPY_FILES = ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]
+FEATURE_FILES = {"extractor": "extractor.keras", "train": "train.npy", "test": "test.npy", "base": "base.json"}
+# what a dataset report's notebook reads of an experiment's own directory
+REPORT_FILE_TYPES = (".png", ".csv", ".json")
+
+
+def raw_file(dataset: str, name: str) -> str:
+    """The downloaded copy of one of a dataset's files."""
+    return f"{RESOURCES}/{dataset}/{name}"
+
+
+def experiment_dir(exp: Experiment) -> str:
+    return f"{RESULTS}/{exp.dataset}/{exp.id}"
+
+
+def split_dir(exp: Experiment) -> str:
+    """The split an experiment trains on; weather experiments use their view's split."""
+    base = f"{RESULTS}/{exp.dataset}/split"
+    return f"{base}/{exp.view}" if exp.view else base
+
+
+def split_files(exp: Experiment) -> dict[str, str]:
+    """train/test/columns of the experiment's split, plus 'validation' when it trains with one."""
+    d = split_dir(exp)
+    files = {"train": f"{d}/train.csv", "test": f"{d}/test.csv", "columns": f"{d}/columns.json"}
+    validation = exp.training["validation"]
+    if validation:
+        files["validation"] = f"{d}/{validation}.csv"
+    return files
+
+
+def view_file(dataset: str, view: str) -> str:
+    return f"{RESULTS}/{dataset}/views/{view}.csv"
+
+
+def prepared_images(dataset: str) -> dict[str, str]:
+    """The prepared arrays (train_images, ...) and classes.json of an image dataset."""
+    d = f"{RESULTS}/{dataset}/prepared"
+    files = {PurePosixPath(n).stem: f"{d}/{n}" for n in IMAGE_NPY_FILES}
+    files["classes"] = f"{d}/classes.json"
+    return files
+
+
+def sweep_points(exp: Experiment) -> dict[str, object]:
+    """Directory name ``<arg>_<value>`` -> value, per value of the experiment's sweep (config order)."""
+    return {f"{exp.sweep['arg']}_{v}": v for v in exp.sweep["values"]}
+
+
+def transfer_base_id(exp: Experiment) -> str:
+    """'<name>_<hash of base_model>': experiments with the same base share its features."""
+    return base_id(exp.base_model)
+
+
+def features_dir(dataset: str, base: str) -> str:
+    return f"{RESULTS}/{dataset}/features/{base}"
+
+
+def features(exp: Experiment) -> dict[str, str]:
+    """The cached features (extractor, train, test, base) a transfer experiment's head trains on."""
+    d = features_dir(exp.dataset, transfer_base_id(exp))
+    return {key: f"{d}/{name}" for key, name in FEATURE_FILES.items()}
+
+
+def benchmark_file(exp: Experiment, step: str) -> str:
+    return f"benchmarks/{exp.dataset}/{exp.id}/{step}.tsv"
+
+
+def features_benchmark(exp: Experiment) -> str:
+    return f"benchmarks/{exp.dataset}/features/{transfer_base_id(exp)}.tsv"
+
+
+def experiment_outputs(exp: Experiment) -> list[str]:
+    """Every final file of one experiment, by its dataset's kind and its mode."""
+    d = experiment_dir(exp)
+    if exp.mode == "sweep":
+        names = SWEEP_FILES
+    elif exp.kind == "weather":
+        names = REGRESSOR_FILES + (["tensorboard"] if exp.training["tensorboard"] else [])
+    else:
+        names = CLASSIFIER_FILES + (TUNER_FILES if exp.mode == "tuner" else [])
+    outputs = [f"{d}/{n}" for n in names]
+    if exp.mode == "transfer":
+        outputs += [f"{d}/head.keras"] + [p for k, p in features(exp).items() if k != "extractor"]
+    if exp.repeats > 1:
+        outputs += [f"{d}/{n}" for n in REPEAT_FILES]
+    return outputs
+
+
+def dataset_files(dataset) -> list[str]:
+    """The dataset-level final files (exploration figures, prepared data) of a Dataset, by kind."""
+    d = f"{RESULTS}/{dataset.id}"
+    if dataset.kind == "penguins":
+        return [f"{d}/exploration/pairplot.png"]
+    if dataset.kind == "images":
+        return [prepared_images(dataset.id)["classes"], f"{d}/exploration/sample_images.png"]
+    return []
+
+
+def report_files(dataset: str) -> list[str]:
+    return [f"{REPORTS}/{dataset}.html", f"{REPORTS}/{dataset}.ipynb"]
+
+
+def own_files(exp: Experiment, paths: list[str]) -> dict[str, str]:
+    """{file name: path} of the files of ``paths`` directly in the experiment's directory that a report reads."""
+    prefix = experiment_dir(exp) + "/"
+    return {
+        PurePosixPath(p).name: p
+        for p in paths
+        if p.startswith(prefix) and "/" not in p[len(prefix):] and p.endswith(REPORT_FILE_TYPES)
+    }

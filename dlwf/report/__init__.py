@@ -1,0 +1,1 @@
+"""Reports: figures, the leaderboard and the dataset reports' notebook helpers (no TensorFlow)."""

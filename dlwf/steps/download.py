@@ -1,0 +1,37 @@
+"""Rule download (rules/download.smk): one dataset file, verified, with its provenance record."""
+
+from __future__ import annotations
+
+from dlwf.core.fileio import write_json
+from dlwf.data import download
+
+
+def download_file(
+    dataset: str,
+    filename: str,
+    url: str,
+    md5: str | None,
+    data_out: str,
+    provenance_out: str,
+    mirror: str | None = None,
+    attempts: int = 3,
+    backoff: float = 2.0,
+    timeout: float = 60.0,
+) -> dict:
+    """Make ``data_out`` a verified copy of the file (a present verified copy is kept); write its provenance.
+
+    ``url`` is the canonical source; with ``mirror`` set, a remote URL is read from
+    ``MIRROR/<dataset>/<filename>`` instead. ``<data_out>.lock.json`` holds the md5 recorded at
+    the first fetch of a file without a configured ``md5`` (see :func:`dlwf.data.download.update`);
+    it is not a rule output, so no rerun removes it.
+    """
+    lock = f"{data_out}.lock.json"
+    source = download.choose_source(url, mirror, dataset, filename)
+    record = download.update(
+        source, data_out, md5, lock, canonical_url=url, attempts=attempts, backoff=backoff, timeout=timeout
+    )
+    record.update(dataset=dataset, canonical_url=url, mirror=mirror)
+    write_json(record, provenance_out)
+    how = "kept" if record["kept"] else f"fetched from {source}:"
+    print(f"{how} {filename}: {record['bytes']} bytes, md5 {record['md5']}")
+    return record

@@ -1,0 +1,134 @@
+"""Rules of rules/tabular.smk: train and evaluate experiments on tabular split files.
+
+A split is ``train.csv``, ``test.csv`` (and ``val.csv``) plus ``columns.json``, which names the
+feature and target columns and the task (see :mod:`dlwf.data.tables`). Penguins (episode 2)
+and the weather views (episode 3) both come as such splits.
+"""
+
+from __future__ import annotations
+
+import keras
+import pandas as pd
+
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import write_csv, write_json
+from dlwf.data.tables import load_columns, load_xy, numeric_array, read_csv_checked, read_history
+from dlwf.evaluate import record as records
+from dlwf.nn import training
+from dlwf.nn.model_io import load_model_checked, save_model
+
+from . import common
+
+
+def train(
+    experiment: str,
+    settings: dict,
+    train_csv: str,
+    columns_json: str,
+    model_out: str,
+    history_out: str,
+    validation_csv: str | None = None,
+    tensorboard_dir: str | None = None,
+) -> pd.DataFrame:
+    """Build, train and save the experiment's model (model.keras, history.csv); return the history."""
+    columns = load_columns(columns_json)
+    x_train, y_train = load_xy(train_csv, columns)
+    validation = load_xy(validation_csv, columns) if validation_csv else None
+    model, history = training.train(
+        settings, x_train, y_train, n_outputs=y_train.shape[1], validation=validation,
+        tensorboard_dir=tensorboard_dir, where=f"experiments.{experiment}.model",
+    )
+    save_model(model, model_out)
+    write_csv(history, history_out)
+    return history
+
+
+def _base(experiment: str, settings: dict, model: keras.Model, history_csv: str, raw_files: list[str],
+          test_file: str) -> dict:
+    return records.base_record(
+        experiment, settings, model.count_params(), len(read_history(history_csv)), common.test_set(test_file),
+        common.dataset_md5(raw_files), common.environment(),
+    )
+
+
+def evaluate_classifier(
+    experiment: str,
+    settings: dict,
+    model_path: str,
+    history_csv: str,
+    train_csv: str,
+    test_csv: str,
+    columns_json: str,
+    raw_files: list[str],
+    metrics_out: str,
+    predictions_out: str,
+    confusion_out: str,
+) -> dict:
+    """Evaluate the saved classifier on the test split; write metrics.json, predictions and confusion matrix."""
+    columns = load_columns(columns_json)
+    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share the model' step
+    _, y_train = load_xy(train_csv, columns)
+    x_test, y_test = load_xy(test_csv, columns)
+    probabilities = model.predict(x_test, verbose=0)
+    record, predictions, confusion = records.classification(
+        _base(experiment, settings, model, history_csv, raw_files, test_csv),
+        probabilities, y_test.argmax(axis=1), y_train.argmax(axis=1), columns["class_names"],
+    )
+    write_csv(confusion, confusion_out, index=True)
+    write_csv(predictions, predictions_out)
+    write_json(record, metrics_out)
+    print(f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}")
+    return record
+
+
+def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) -> pd.DataFrame:
+    """Return true, predicted and baseline values of one split file, one row per sample."""
+    frame = read_csv_checked(csv, columns["features"] + columns["targets"] + [columns["baseline"]])
+    x = numeric_array(frame, columns["features"], csv)
+    # true and baseline values stay float64 as read, so the baseline RMSE is the lesson's number exactly
+    rows = pd.DataFrame({"split": [split] * len(frame)})
+    if columns.get("id_column") in frame:
+        rows[columns["id_column"]] = frame[columns["id_column"]].to_numpy()
+    rows["true"] = frame[columns["targets"][0]].to_numpy(dtype="float64")
+    rows["predicted"] = model.predict(x, verbose=0).reshape(len(frame)).astype("float64")
+    rows["baseline"] = frame[columns["baseline"]].to_numpy(dtype="float64")
+    return rows
+
+
+def evaluate_regressor(
+    experiment: str,
+    settings: dict,
+    model_path: str,
+    history_csv: str,
+    train_csv: str,
+    test_csv: str,
+    columns_json: str,
+    raw_files: list[str],
+    metrics_out: str,
+    predictions_out: str,
+    validation_csv: str | None = None,
+) -> dict:
+    """Evaluate the saved regressor and the split's baseline column on every split; write metrics and predictions.
+
+    ``columns.json`` names the single target and a ``baseline`` column holding the baseline's
+    prediction (for weather: today's value); RMSEs are compared on the same rows.
+    """
+    columns = load_columns(columns_json)
+    if columns["task"] != "regression" or len(columns["targets"]) != 1 or "baseline" not in columns:
+        raise WorkflowInputError(
+            f"{columns_json}: a regressor's evaluation needs task 'regression', one target and a 'baseline' column"
+        )
+    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share the model' step
+    files = {"train": train_csv, "validation": validation_csv, "test": test_csv}
+    predictions = pd.concat(
+        [_regression_rows(model, split, csv, columns) for split, csv in files.items() if csv], ignore_index=True
+    )
+    record = records.regression(
+        _base(experiment, settings, model, history_csv, raw_files, test_csv), predictions,
+        target=columns["targets"][0], baseline_name=columns.get("baseline_name", columns["baseline"]),
+        baseline_column=columns["baseline"],
+    )
+    write_csv(predictions, predictions_out)
+    write_json(record, metrics_out)
+    print(f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}")
+    return record

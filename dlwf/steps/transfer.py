@@ -1,0 +1,175 @@
+"""Rules of rules/transfer.smk: episode 5, a frozen pretrained base run once, a head trained on its features.
+
+The lesson trains ``head(base(upscale(images)))`` end to end, so the frozen base runs for every
+image in every epoch. Here :func:`features` runs it ONCE per dataset and base configuration, the
+head trains on the stored features (:func:`train_head`), :func:`assemble` joins base and head
+into one ``model.keras`` that predicts from raw images, and :func:`evaluate` evaluates THAT
+model on the raw validation images, checking that it agrees with the head on the cached features.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from dlwf.core.base_model import base_id, describe_weights, weights_path
+from dlwf.core.errors import TrainingError, WorkflowInputError
+from dlwf.core.fileio import md5sum, read_json, save_npy, write_csv, write_json
+from dlwf.data.images import load_split, read_classes
+from dlwf.nn import transfer_base
+from dlwf.nn.model_io import load_model_checked, save_model
+
+from . import common
+
+
+def load_features(path: str, n_expected: int | None = None) -> np.ndarray:
+    """Return a features file (float32 (N, D)); raise naming it when it is not one."""
+    try:
+        features = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise WorkflowInputError(f"{path}: not a features .npy file ({exc}); delete it to recompute") from exc
+    if features.ndim != 2 or features.dtype != np.float32 or (n_expected is not None and len(features) != n_expected):
+        raise WorkflowInputError(
+            f"{path}: expected float32 features of shape ({n_expected or 'N'}, D), got {features.dtype} "
+            f"{features.shape}; delete it to recompute"
+        )
+    return features
+
+
+def features(config: dict, prepared_dir: str, extractor_out: str, features_out: dict[str, str], base_json_out: str,
+             where: str = "base_model") -> dict:
+    """Run the frozen base once over the train and test images; save the extractor, features and base.json.
+
+    ``config`` is the base_model block (defaults filled in); ``where`` names it in errors.
+    """
+    classes = read_classes(prepared_dir)
+    extractor = transfer_base.build_extractor(config, tuple(classes["image_shape"]), where)
+    path = weights_path(config)
+    record = {
+        "base_id": base_id(config),
+        "config": config,
+        "weights": describe_weights(config),
+        "pretrained": config["weights"] is not None,
+        "weights_md5": md5sum(path) if path else None,
+        "image_shape": list(classes["image_shape"]),
+        "feature_dim": int(extractor.output_shape[-1]),
+        "n_parameters": int(extractor.count_params()),
+        "batch_size": transfer_base.BATCH_SIZE,
+        "device": common.environment()["device"],
+        "forward_pass_s": {},
+        "n_images": {},
+    }
+    print(f"base {config['name']}: {record['weights']}; {record['n_parameters']} parameters, "
+          f"features of size {record['feature_dim']}", flush=True)
+    for part, dest in features_out.items():
+        pixels, _ = load_split(prepared_dir, part, classes["n_classes"])
+        size = config["input_size"]
+        print(f"{part}: {len(pixels)} images of {pixels.shape[1:]} -> {size}x{size}", flush=True)
+        start = time.perf_counter()
+        values = transfer_base.extract_features(extractor, pixels, progress_every=10)
+        record["forward_pass_s"][part] = round(time.perf_counter() - start, 3)
+        record["n_images"][part] = int(len(pixels))
+        if not np.all(np.isfinite(values)):
+            raise TrainingError(f"the base produced non-finite features for the {part} images; check the weights")
+        save_npy(values, dest)
+    save_model(extractor, extractor_out)
+    write_json(record, base_json_out)
+    print(f"forward passes (s): {record['forward_pass_s']} on {record['device']}")
+    return record
+
+
+def train_head(experiment: str, settings: dict, prepared_dir: str, train_features: str, test_features: str,
+               head_out: str, history_out: str) -> pd.DataFrame:
+    """Train the experiment's head on cached features (validation: the test features); save head + history."""
+    from dlwf.nn import training
+
+    classes = read_classes(prepared_dir)
+    _, y_train = load_split(prepared_dir, "train", classes["n_classes"])
+    _, y_test = load_split(prepared_dir, "test", classes["n_classes"])
+    x_train = load_features(train_features, len(y_train))
+    x_test = load_features(test_features, len(y_test))
+    validation = (x_test, y_test) if settings["training"]["validation"] else None
+    head, history = training.train(settings, x_train, y_train, classes["n_classes"], validation,
+                                   where=f"experiments.{experiment}.model")
+    save_model(head, head_out)
+    write_csv(history, history_out)
+    return history
+
+
+def assemble(settings: dict, extractor_path: str, head_path: str, model_out: str) -> None:
+    """Load the saved extractor and trained head, join them into one model and save it (safe-mode loadable)."""
+    from dlwf.nn import training
+
+    model = transfer_base.assemble(load_model_checked(extractor_path), load_model_checked(head_path))
+    training.compile_model(model, settings["training"])  # so model.evaluate works as in the lesson
+    model.summary(print_fn=print)
+    save_model(model, model_out)
+
+
+def benchmark_seconds(path: str) -> float:
+    """Return the wall-clock seconds recorded in a Snakemake benchmark file (its 's' column)."""
+    return float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+
+
+def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, history_csv: str, prepared_dir: str,
+             test_features: str, base_json: str, raw_files: list[str], benchmarks: dict[str, str], metrics_out: str,
+             predictions_out: str, confusion_out: str) -> dict:
+    """Evaluate the assembled model on the RAW validation images; write metrics, predictions, confusion matrix.
+
+    Fails when the model disagrees with the head on the cached features by more than
+    ``transfer_base.TOLERANCE``: the features would then not be this model's, and the head's
+    training would not describe it.
+    """
+    from dlwf.evaluate import record as records  # not at the top: the feature pass must not depend on it
+
+    from .images import finish_classifier
+
+    classes = read_classes(prepared_dir)
+    _, y_train = load_split(prepared_dir, "train", classes["n_classes"])
+    pixels, y_test = load_split(prepared_dir, "test", classes["n_classes"])
+    cached = load_features(test_features, len(y_test))
+    model = load_model_checked(model_path)  # from disk, safe mode
+    head = load_model_checked(head_path)
+    logits = transfer_base.predict_logits(model, pixels)
+    difference = float(np.max(np.abs(logits - transfer_base.predict_logits(head, cached))))
+    print(f"max |assembled model on raw images - head on cached features| = {difference:.3g}")
+    if difference > transfer_base.TOLERANCE:
+        raise TrainingError(
+            f"{model_path} on the raw validation images differs from the head on {test_features} by "
+            f"{difference:.3g} (> {transfer_base.TOLERANCE}); the cached features do not come from this model's base"
+        )
+    base = read_json(base_json)
+    timing = {name: round(benchmark_seconds(path), 3) for name, path in benchmarks.items()}
+    timing["feature_forward_pass_s"] = base["forward_pass_s"]
+    timing["benchmark_files"] = {name: str(path) for name, path in benchmarks.items()}
+    extra = {
+        "evaluated_on": f"{records.LESSON_VALIDATION}, as raw images through model.keras",
+        "n_trainable_parameters": int(sum(int(np.prod(w.shape)) for w in model.trainable_weights)),
+        "base_model": {
+            "id": base["base_id"],
+            "name": base["config"]["name"],
+            "weights": base["weights"],
+            "pretrained": base["pretrained"],
+            "weights_md5": base["weights_md5"],
+            "feature_dim": base["feature_dim"],
+            "config": base["config"],
+        },
+        "equivalence": {
+            "max_abs_logit_difference": difference,
+            "tolerance": transfer_base.TOLERANCE,
+            "compared": "model.keras on the raw validation images vs the head on the cached validation features",
+        },
+        "timing": timing,
+    }
+    if not base["pretrained"]:
+        extra["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
+    record = finish_classifier(
+        experiment, settings, model, logits, y_test, y_train, classes["class_names"], history_csv, prepared_dir,
+        raw_files, metrics_out, predictions_out, confusion_out, **extra,
+    )
+    print(f"feature pass {timing.get('feature_pass_s')} s, head training {timing.get('head_training_s')} s")
+    return record
+
+

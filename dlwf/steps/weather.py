@@ -1,0 +1,47 @@
+"""Rules of rules/weather.smk: episode 3's views of the weather table, their splits and figures."""
+
+from __future__ import annotations
+
+from dlwf.core.fileio import save_figure, write_csv, write_json
+from dlwf.data import tables, weather
+from dlwf.evaluate import metrics
+
+
+def prepare_view(raw: str, target: str, last_row: int | None, feature_prefixes: list[str], view_out: str,
+                 where: str) -> None:
+    """One view of the raw table: features of day i, today's and the next day's target.
+
+    ``where`` is the view's config key, named in error messages.
+    """
+    data = weather.read_weather(raw, target)
+    view = weather.make_view(data, target, last_row=last_row, feature_prefixes=feature_prefixes, where=where)
+    features = weather.view_features(view, target)
+    print(f"{view_out}: {len(view)} rows, {len(features)} features (raw file {data.shape})")
+    write_csv(view, view_out)
+
+
+def split(view_csv: str, target: str, test_size: float, holdout_test_size: float, random_state: int,
+          train_out: str, val_out: str, test_out: str, columns_out: str) -> None:
+    """Train / validation / test split of one view, as in the lesson (two train_test_split calls)."""
+    view = tables.read_csv_checked(view_csv, [weather.next_day_column(target)])
+    train, validation, test = weather.split_view(
+        view, test_size=test_size, holdout_test_size=holdout_test_size, random_state=random_state
+    )
+    baseline = metrics.rmse(test[weather.next_day_column(target)], test[weather.baseline_column(target)])
+    print(f"train {len(train)} rows, validation {len(validation)} rows, test {len(test)} rows")
+    print(f"baseline RMSE on the test set: {baseline!r}")
+    write_csv(train, train_out)
+    write_csv(validation, val_out)
+    write_csv(test, test_out)
+    write_json(weather.columns_contract(view, target), columns_out)
+
+
+def prediction_scatter(predictions_csv: str, label: str, title: str, train_out: str, test_out: str) -> None:
+    """Predicted vs true values on the train and test sets, the baseline's beside the model's."""
+    from dlwf.report import plots  # only the figure rules need matplotlib
+
+    predictions = tables.read_csv_checked(predictions_csv, ["split", "true", "predicted", "baseline"])
+    for split_name, dest in (("train", train_out), ("test", test_out)):
+        fig = plots.prediction_scatter(predictions, split_name, label)
+        fig.suptitle(title)
+        save_figure(fig, dest)
