@@ -21,11 +21,11 @@ STARTED = time.perf_counter()
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dlwf import runtime  # noqa: E402
+from dlwf.core import runtime  # noqa: E402
 
 
 def tabular_data(workdir: Path, spec: dict):
-    from dlwf.tabular import load_columns, load_xy
+    from dlwf.data.tables import load_columns, load_xy
 
     split = workdir / "results" / spec["dataset"] / "split"
     if spec.get("view"):
@@ -38,13 +38,9 @@ def tabular_data(workdir: Path, spec: dict):
 
 
 def build_tabular(spec: dict, train):
-    import keras
+    from dlwf.nn.training import build
 
-    from dlwf.models import build_model
-
-    keras.utils.set_random_seed(spec["seed"])
-    return build_model(spec["model"]["builder"], train[0].shape[1:], train[1].shape[1],
-                       spec["model"].get("args"), adapt_data=train[0])
+    return build(spec, train[0].shape[1:], train[1].shape[1], adapt_data=train[0])
 
 
 def lesson_transfer_loop(workdir: Path, experiment: str, spec: dict, epochs: int) -> dict:
@@ -53,8 +49,10 @@ def lesson_transfer_loop(workdir: Path, experiment: str, spec: dict, epochs: int
 
     import keras
 
-    from dlwf import images, training, transfer
-    from dlwf.models import build_model
+    from dlwf.data import images
+    from dlwf.nn import training
+    from dlwf.nn import transfer_base as transfer
+    from dlwf.nn.builders import build_model
 
     prepared = workdir / "results" / spec["dataset"] / "prepared"
     classes = images.read_classes(prepared)
@@ -87,7 +85,7 @@ def main() -> None:
     runtime.configure_tensorflow(args.threads)
     import keras  # noqa: F401  (timed as part of the import)
 
-    from dlwf import training
+    from dlwf.nn import training
 
     imported = time.perf_counter()
 
@@ -100,11 +98,11 @@ def main() -> None:
         train, val = tabular_data(args.workdir, spec)
         model = build_tabular(spec, train)
     else:
-        from dlwf import image_experiment
+        from dlwf.steps import images
 
-        classes, train, val = image_experiment.load_data(
-            str(args.workdir / "results" / spec["dataset"] / "prepared"), spec)
-        model = image_experiment.build(args.experiment, spec, train[0].shape[1:], classes["n_classes"])
+        classes, train, val = images.load_data(
+            str(args.workdir / "results" / spec["dataset"] / "prepared"), spec["training"]["validation"] == "test")
+        model = training.build(spec, train[0].shape[1:], classes["n_classes"])
     training.compile_model(model, spec["training"])
     # same callbacks as the workflow's job, TensorBoard logging included when configured
     with tempfile.TemporaryDirectory() as scratch:

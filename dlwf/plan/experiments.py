@@ -114,10 +114,14 @@ def mode_of(spec: dict) -> str:
 
 
 def make_datasets(config: dict) -> dict[str, Dataset]:
-    """Return {id: Dataset} of a validated config (defaults filled in)."""
+    """Return {id: Dataset} of a validated config (defaults filled in), sorted by id.
+
+    Snakemake merges overlays key by key, the overlay's keys first, so the order of keys in the
+    merged config depends on how the overlays are written; the plan's order never does.
+    """
     return {
         name: Dataset(name, spec["kind"], spec["enabled"], spec["description"], spec)
-        for name, spec in config["datasets"].items()
+        for name, spec in sorted(config["datasets"].items())
     }
 
 
@@ -143,7 +147,7 @@ def _experiment(name: str, spec: dict, kind: str, **overrides) -> Experiment:
 
 
 def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[str, Experiment], list[str]]:
-    """Return ({id: Experiment} with repeats expanded, problems).
+    """Return ({id: Experiment} with repeats expanded, sorted by id; problems).
 
     An experiment with ``repeats: n`` > 1 adds ``<id>_seed<S>`` for ``S`` = seed+1 .. seed+n-1;
     those are ordinary experiments with ``repeat_of`` set. Experiments naming an unknown dataset
@@ -152,7 +156,7 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
     experiments: dict[str, Experiment] = {}
     problems = []
     configured = config["experiments"]
-    for name, spec in configured.items():
+    for name, spec in sorted(configured.items()):
         if spec["dataset"] not in datasets:
             continue
         kind = datasets[spec["dataset"]].kind
@@ -167,4 +171,4 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
                 )
                 continue
             experiments[repeat_id] = _experiment(repeat_id, spec, kind, seed=seed, repeats=1, repeat_of=name)
-    return experiments, problems
+    return dict(sorted(experiments.items())), problems

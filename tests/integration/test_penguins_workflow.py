@@ -103,7 +103,7 @@ def test_changing_epochs_reruns_only_that_experiment(penguins_run):
 
 def test_editing_package_code_reruns_dependent_rules_only(penguins_run):
     workdir, overlay = penguins_run
-    plots = workdir / "dlwf" / "plots.py"
+    plots = workdir / "dlwf" / "report" / "plots.py"
     plots.write_text(plots.read_text() + "\n# edited\n")
     jobs = planned_jobs(workdir, "--configfile", str(overlay))
     # the report shows the figures, so it is rebuilt too; nothing that trains or evaluates reruns

@@ -1,0 +1,265 @@
+"""The experiment plan (dlwf/plan) without Snakemake or TensorFlow: settings, checks, paths, targets."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import sys
+from pathlib import Path
+
+import pytest
+
+from dlwf import plan
+from dlwf.plan import code, layout
+from tests.workflow import REPO, default_config
+
+
+@pytest.fixture
+def config():
+    return default_config()
+
+
+def load(config) -> plan.Plan:
+    return plan.load(copy.deepcopy(config))
+
+
+def problems_of(config) -> list[str]:
+    with pytest.raises(plan.PlanError) as error:
+        plan.load(config)
+    return error.value.problems
+
+
+# ------------------------------------------------------------------ the default plan
+
+
+def test_default_plan_has_every_lesson_experiment_and_its_files(config):
+    p = load(config)
+    assert set(p.experiments) == set(config["experiments"])
+    dense10 = p.experiments["dense10"]
+    assert (dense10.kind, dense10.mode, dense10.seed, dense10.view) == ("penguins", "single", 2, None)
+    assert p.experiments["dropout_sweep"].mode == "sweep" and p.experiments["tuning"].mode == "tuner"
+    assert p.experiments["transfer"].mode == "transfer" and p.experiments["basel_9y"].view == "basel_9y"
+    targets = p.targets()
+    assert len(targets) == len(set(targets))
+    assert "results/penguins/dense10/metrics.json" in targets and "reports/penguins.html" in targets
+    assert "results/weather/dense_100_50/tensorboard" in targets
+    assert "results/dollar_street/dropout_sweep/sweep_val_loss.png" in targets
+    assert targets[-2:] == layout.LEADERBOARD
+    # cifar10 is disabled: none of its files is a default target
+    assert not [t for t in targets if "/cifar10/" in t]
+    assert p.metrics_files() == [t for t in targets if t.endswith("/metrics.json")]
+
+
+def test_report_parameters_name_only_the_datasets_own_result_files(config):
+    p = load(config)
+    parameters = p.report_parameters("weather")
+    assert parameters["views"] == {v: f"results/weather/views/{v}.csv" for v in ("3y", "all", "basel_9y")}
+    files = parameters["experiments"]["dense_100_50"]["files"]
+    assert files["metrics.json"] == "results/weather/dense_100_50/metrics.json"
+    assert "model.keras" not in files and "tensorboard" not in files
+    assert all(f.startswith("results/weather/") for f in p.report_inputs("weather"))
+
+
+# ------------------------------------------------------------------ canonical settings (the rules' params)
+
+
+def test_settings_ignore_key_order_defaults_spelled_out_and_descriptions(config):
+    before = load(config).experiments["dense10"].settings()
+    spec = config["experiments"]["dense10"]
+    spec["description"] = "another description"
+    spec["enabled"] = True
+    spec["training"] = dict(reversed(list({**spec["training"], "optimizer": "adam", "learning_rate": None}.items())))
+    spec["model"]["args"] = {"activation": "relu", **spec["model"]["args"], "batch_norm": False}
+    after = load(config).experiments["dense10"].settings()
+    assert after == before and repr(after) == repr(before)
+    assert "description" not in after and "repeats" not in after and "enabled" not in after
+
+
+def test_a_changed_setting_changes_the_settings(config):
+    before = load(config).experiments["dense10"].settings()
+    config["experiments"]["dense10"]["training"]["batch_size"] = 16
+    assert load(config).experiments["dense10"].settings() != before
+
+
+def test_repeats_are_experiments_with_the_next_seeds_and_the_same_settings_otherwise(config):
+    config["experiments"]["dense10"]["repeats"] = 3
+    p = load(config)
+    assert p.repeat_ids("dense10") == ["dense10", "dense10_seed3", "dense10_seed4"]
+    original = p.experiments["dense10"].settings()
+    assert load(default_config()).experiments["dense10"].settings() == original  # raising repeats retrains nothing
+    repeat = p.experiments["dense10_seed3"]
+    assert repeat.repeat_of == "dense10" and repeat.settings() == {**original, "seed": 3}
+    assert "results/penguins/dense10/repeats.json" in p.targets()
+
+
+def test_a_sweep_points_settings_do_not_depend_on_the_other_values(config):
+    before = load(config).sweep_point_settings("dropout_sweep", "dropout_0.4")
+    config["experiments"]["dropout_sweep"]["sweep"]["values"].append(0.5)
+    after = load(config).sweep_point_settings("dropout_sweep", "dropout_0.4")
+    assert after == before and after["model"]["args"]["dropout"] == 0.4 and "sweep" not in after
+
+
+def test_renaming_a_transfer_experiment_keeps_its_features_directory(config):
+    base = load(config).base_ids()
+    config["experiments"]["transfer_renamed"] = config["experiments"].pop("transfer")
+    config["experiments"]["transfer_renamed"]["base_model"]["pooling"] = "max"  # a default spelled out
+    p = load(config)
+    assert p.base_ids() == base
+    assert p.base_settings("dollar_street", base[0]) == load(default_config()).base_settings("dollar_street", base[0])
+
+
+def test_download_params_are_the_url_and_md5_only(config):
+    p = load(config)
+    assert p.download_url(dataset="penguins", filename="penguins.csv").startswith("package://")
+    config["download"] = {"attempts": 9, "backoff": 0.1, "timeout": 1}
+    assert load(config).download_md5(dataset="penguins", filename="penguins.csv") == p.download_md5(
+        dataset="penguins", filename="penguins.csv"
+    )
+
+
+def test_whole_numbers_written_for_float_settings_are_the_same_settings(config):
+    before = load(config).experiments["cnn_pool"].settings()
+    config["experiments"]["cnn_pool"]["model"]["args"]["dropout"] = 0
+    assert repr(load(config).experiments["cnn_pool"].settings()) == repr(before)
+
+
+# ------------------------------------------------------------------ checks name the config key
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda c: c["experiments"]["dense10"].update(dataset="penguinz"),
+         "config key experiments.dense10.dataset: unknown dataset 'penguinz'"),
+        (lambda c: c["experiments"].update(split=c["experiments"]["dense10"]),
+         "config key experiments.split: 'split' is reserved for workflow files"),
+        (lambda c: c["experiments"]["basel_9y"].update(view="basel_10y"),
+         "config key experiments.basel_9y.view: unknown view 'basel_10y'"),
+        (lambda c: c["experiments"]["dense10"].update(view="3y"),
+         "config key experiments.dense10.view: only experiments on weather datasets have a view"),
+        (lambda c: c["experiments"]["dense10"].update(sweep={"arg": "hidden_units", "values": [1]}),
+         "config key experiments.dense10.sweep: only experiments on datasets of kind 'images' support sweep"),
+        (lambda c: c["experiments"]["tuning"].update(sweep={"arg": "dropout", "values": [0.1]}),
+         "config key experiments.tuning: set either sweep or tuner, not both"),
+        (lambda c: c["experiments"]["transfer"].update(tuner=c["experiments"]["tuning"]["tuner"]),
+         "config key experiments.transfer.tuner: a transfer experiment (base_model) trains one head"),
+        (lambda c: c["experiments"]["cnn_pool"]["model"].update(builder="dense", args={}),
+         "config key experiments.cnn_pool.model.builder: 'dense' does not fit a dataset of kind 'images'"),
+        (lambda c: c["experiments"]["cnn_pool"]["training"].update(loss="mse"),
+         "config key experiments.cnn_pool.training.loss: image labels are class indices"),
+        (lambda c: c["experiments"]["tuning"]["tuner"]["hyperparameters"].update(units={"type": "choice",
+                                                                                        "values": [1]}),
+         "config key experiments.tuning.tuner.hyperparameters.units: 'units' is not an argument of builder 'cnn'"),
+        (lambda c: c["experiments"]["dense10"]["model"]["args"].update(units=3),
+         "config key experiments.dense10.model.args.units: unknown key"),
+        (lambda c: c["experiments"]["transfer"]["base_model"].update(weights_include_top=True),
+         "config key experiments.transfer.base_model.weights_include_top: applies to a local weights file only"),
+        (lambda c: c["datasets"]["dollar_street"]["files"].pop(),
+         "config key datasets.dollar_street.files: format 'npy' needs exactly the files"),
+        (lambda c: c["datasets"]["weather"].pop("views"),
+         "config key datasets.weather: 'views' is a required property"),
+    ],
+)
+def test_each_config_problem_names_its_key(config, change, expected):
+    change(config)
+    problems = problems_of(config)
+    assert any(expected in p for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once(config):
+    config["experiments"]["dense10"]["view"] = "3y"
+    config["experiments"]["cnn_pool"]["training"]["loss"] = "mse"
+    problems = problems_of(config)
+    assert len(problems) == 2
+    assert "Invalid configuration" in str(plan.PlanError(problems))
+
+
+def test_a_repeat_id_that_clashes_with_an_experiment_is_refused(config):
+    config["experiments"]["dense10"]["repeats"] = 2
+    config["experiments"]["dense10_seed3"] = copy.deepcopy(config["experiments"]["dense10"])
+    config["experiments"]["dense10_seed3"]["repeats"] = 1
+    assert any("config key experiments.dense10_seed3: clashes with repeat 2 of experiments.dense10" in p
+               for p in problems_of(config))
+
+
+def test_nested_settings_given_as_strings_say_how_to_pass_them(config):
+    config["datasets"] = "{penguins: {enabled: false}}"
+    assert any("--configfile" in p and "config key datasets" in p for p in problems_of(config))
+
+
+# ------------------------------------------------------------------ code inputs and the package's layers
+
+
+def test_code_inputs_are_relative_package_files():
+    inputs = code.code_inputs("train_tabular", workdir=REPO)
+    assert inputs == sorted(inputs) and all(not Path(p).is_absolute() for p in inputs)
+    assert "dlwf/steps/tabular.py" in inputs and "dlwf/nn/training.py" in inputs and "dlwf/__init__.py" in inputs
+    assert not [p for p in inputs if p.startswith(("dlwf/plan", "dlwf/report"))]
+    assert code.code_inputs("train_tabular", workdir=REPO.parent) == [f"{REPO.name}/{p}" for p in inputs]
+
+
+# what each layer of the package may import (DESIGN: core <- data <- nn <- evaluate <- steps; plan, report beside)
+ALLOWED = {
+    "core": {"core"},
+    "data": {"core", "data"},
+    "nn": {"core", "data", "nn"},
+    "evaluate": {"core", "evaluate"},
+    "report": {"core", "report"},
+    "plan": {"core", "plan"},
+    "steps": {"core", "data", "nn", "evaluate", "report", "steps"},
+}
+
+
+def _package_imports(path: Path) -> set[str]:
+    """The dlwf layers a module imports (absolute or relative)."""
+    layer = path.relative_to(REPO / "dlwf").parts[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1 and node.module:
+                found.add(layer)
+            elif node.level == 1:
+                found.add(layer)
+            elif node.level > 1 and node.module:
+                found.add(node.module.split(".")[0])
+            elif node.module and node.module.startswith("dlwf."):
+                found.add(node.module.split(".")[1])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("dlwf.")}
+    return found
+
+
+def test_imports_run_one_way_between_the_layers():
+    problems = []
+    for path in sorted((REPO / "dlwf").rglob("*.py")):
+        if path.parent == REPO / "dlwf":
+            continue
+        layer = path.relative_to(REPO / "dlwf").parts[0]
+        wrong = _package_imports(path) - ALLOWED[layer]
+        if wrong:
+            problems.append(f"{path.relative_to(REPO)} ({layer}) imports {sorted(wrong)}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_plan_runs_without_tensorflow_or_snakemake():
+    import subprocess
+
+    program = (
+        "import sys, yaml; from dlwf import plan; "
+        "p = plan.load(yaml.safe_load(open('config/config.yaml'))); p.targets(); p.report_parameters('weather'); "
+        "loaded = {'tensorflow', 'keras', 'snakemake', 'matplotlib'} & set(sys.modules); "
+        "print(sorted(loaded)); sys.exit(1 if loaded else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", program], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_order_of_keys_in_the_config_changes_nothing(config):
+    """Snakemake merges an overlay's keys first, so the order of the merged config follows the overlays."""
+    before = load(config)
+    config["experiments"] = dict(reversed(list(config["experiments"].items())))
+    config["datasets"] = dict(reversed(list(config["datasets"].items())))
+    after = load(config)
+    assert repr(after.report_parameters("weather")) == repr(before.report_parameters("weather"))
+    assert repr(after.leaderboard_entries()) == repr(before.leaderboard_entries())
+    assert after.targets() == before.targets() and list(after.experiments) == sorted(after.experiments)
