@@ -42,7 +42,7 @@ rule evaluate_classifier:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
         raw=from_plan("raw_files"),
-        code=code_inputs("evaluate_classifier"),
+        code=code_inputs("evaluate_table"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -61,7 +61,7 @@ rule evaluate_classifier:
     params:
         settings=from_plan("settings"),
     script:
-        "../scripts/evaluate_classifier.py"
+        "../scripts/evaluate_table.py"
 
 
 rule evaluate_regressor:
@@ -70,7 +70,7 @@ rule evaluate_regressor:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
         raw=from_plan("raw_files"),
-        code=code_inputs("evaluate_regressor"),
+        code=code_inputs("evaluate_table"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -88,4 +88,4 @@ rule evaluate_regressor:
     params:
         settings=from_plan("settings"),
     script:
-        "../scripts/evaluate_regressor.py"
+        "../scripts/evaluate_table.py"

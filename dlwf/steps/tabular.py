@@ -43,44 +43,6 @@ def train(
     return history
 
 
-def _base(experiment: str, settings: dict, model: keras.Model, history_csv: str, raw_files: list[str],
-          test_file: str) -> dict:
-    return records.base_record(
-        experiment, settings, model.count_params(), len(read_history(history_csv)), common.test_set(test_file),
-        common.dataset_md5(raw_files), common.environment(),
-    )
-
-
-def evaluate_classifier(
-    experiment: str,
-    settings: dict,
-    model_path: str,
-    history_csv: str,
-    train_csv: str,
-    test_csv: str,
-    columns_json: str,
-    raw_files: list[str],
-    metrics_out: str,
-    predictions_out: str,
-    confusion_out: str,
-) -> dict:
-    """Evaluate the saved classifier on the test split; write metrics.json, predictions and confusion matrix."""
-    columns = load_columns(columns_json)
-    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share the model' step
-    _, y_train = load_xy(train_csv, columns)
-    x_test, y_test = load_xy(test_csv, columns)
-    probabilities = model.predict(x_test, verbose=0)
-    record, predictions, confusion = records.classification(
-        _base(experiment, settings, model, history_csv, raw_files, test_csv),
-        probabilities, y_test.argmax(axis=1), y_train.argmax(axis=1), columns["class_names"],
-    )
-    write_csv(confusion, confusion_out, index=True)
-    write_csv(predictions, predictions_out)
-    write_json(record, metrics_out)
-    print(f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}")
-    return record
-
-
 def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) -> pd.DataFrame:
     """Return true, predicted and baseline values of one split file, one row per sample."""
     frame = read_csv_checked(csv, columns["features"] + columns["targets"] + [columns["baseline"]])
@@ -95,40 +57,57 @@ def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) ->
     return rows
 
 
-def evaluate_regressor(
+def evaluate(
     experiment: str,
     settings: dict,
     model_path: str,
     history_csv: str,
-    train_csv: str,
-    test_csv: str,
-    columns_json: str,
+    split: dict[str, str],
     raw_files: list[str],
     metrics_out: str,
     predictions_out: str,
-    validation_csv: str | None = None,
+    confusion_out: str | None = None,
 ) -> dict:
-    """Evaluate the saved regressor and the split's baseline column on every split; write metrics and predictions.
+    """Evaluate the saved model (loaded from ``model_path`` in safe mode, the lesson's "share the model"
+    step) on its split; write metrics.json and predictions.csv, and for a classifier the confusion matrix.
 
-    ``columns.json`` names the single target and a ``baseline`` column holding the baseline's
-    prediction (for weather: today's value); RMSEs are compared on the same rows.
+    ``split`` names the split's files: train, test, columns (columns.json) and, if the experiment
+    trains with one, validation. The task comes from columns.json: a classifier is scored by
+    accuracy against the majority class, a regressor by RMSE against the split's baseline column.
     """
-    columns = load_columns(columns_json)
-    if columns["task"] != "regression" or len(columns["targets"]) != 1 or "baseline" not in columns:
-        raise WorkflowInputError(
-            f"{columns_json}: a regressor's evaluation needs task 'regression', one target and a 'baseline' column"
+    columns = load_columns(split["columns"])
+    model = load_model_checked(model_path)
+    base = records.base_record(
+        experiment, settings, model.count_params(), len(read_history(history_csv)), common.test_set(split["test"]),
+        common.dataset_md5(raw_files), common.environment(),
+    )
+    if columns["task"] == "classification":
+        _, y_train = load_xy(split["train"], columns)
+        x_test, y_test = load_xy(split["test"], columns)
+        record, predictions, confusion = records.classification(
+            base, model.predict(x_test, verbose=0), y_test.argmax(axis=1), y_train.argmax(axis=1),
+            columns["class_names"],
         )
-    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share the model' step
-    files = {"train": train_csv, "validation": validation_csv, "test": test_csv}
-    predictions = pd.concat(
-        [_regression_rows(model, split, csv, columns) for split, csv in files.items() if csv], ignore_index=True
-    )
-    record = records.regression(
-        _base(experiment, settings, model, history_csv, raw_files, test_csv), predictions,
-        target=columns["targets"][0], baseline_name=columns.get("baseline_name", columns["baseline"]),
-        baseline_column=columns["baseline"],
-    )
+        write_csv(confusion, confusion_out, index=True)
+        summary = f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}"
+    else:
+        if len(columns["targets"]) != 1 or "baseline" not in columns:
+            raise WorkflowInputError(
+                f"{split['columns']}: a regressor's evaluation needs one target and a 'baseline' column"
+            )
+        parts = ("train", "validation", "test")
+        predictions = pd.concat(
+            [_regression_rows(model, part, split[part], columns) for part in parts if split.get(part)],
+            ignore_index=True,
+        )
+        record = records.regression(
+            base, predictions, target=columns["targets"][0],
+            baseline_name=columns.get("baseline_name", columns["baseline"]), baseline_column=columns["baseline"],
+        )
+        summary = f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}"
     write_csv(predictions, predictions_out)
     write_json(record, metrics_out)
-    print(f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}")
+    print(summary)
     return record
+
+

@@ -659,8 +659,9 @@ def test_classifier_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(
                                             "task": "classification", "class_names": CLASSES})
     out = inputs["out"]
     with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
-        tabular.evaluate_classifier(
-            "exp", SPEC, str(inputs["model"]), "h.csv", "train.csv", "test.csv", str(inputs["columns"]), [],
+        tabular.evaluate(
+            "exp", SPEC, str(inputs["model"]), "h.csv",
+            {"train": "train.csv", "test": "test.csv", "columns": str(inputs["columns"])}, [],
             str(out / "metrics.json"), str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
         )
     assert files_in(out) == ["model.keras"]
@@ -671,8 +672,9 @@ def test_regressor_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(t
                                             "baseline": "b"})
     out = inputs["out"]
     with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
-        tabular.evaluate_regressor(
-            "exp", SPEC, str(inputs["model"]), "h.csv", "train.csv", "test.csv", str(inputs["columns"]), [],
+        tabular.evaluate(
+            "exp", SPEC, str(inputs["model"]), "h.csv",
+            {"train": "train.csv", "test": "test.csv", "columns": str(inputs["columns"])}, [],
             str(out / "metrics.json"), str(out / "predictions.csv"),
         )
     assert files_in(out) == ["model.keras"]

@@ -177,10 +177,12 @@ def test_evaluate_regressor_writes_metrics_with_the_baseline(tmp_path):
     raw = tmp_path / "raw.csv"
     data.to_csv(raw, index=False)
     spec = experiment_settings("dense_100_50", {"training": {"epochs": 5, "early_stopping": {"patience": 1}}})
-    record = tabular.evaluate_regressor(
-        "exp", spec, str(tmp_path / "model.keras"), str(tmp_path / "h.csv"), str(tmp_path / "train.csv"),
-        str(tmp_path / "test.csv"), str(tmp_path / "columns.json"), [str(raw)], str(tmp_path / "metrics.json"),
-        str(tmp_path / "predictions.csv"), validation_csv=str(tmp_path / "val.csv"),
+    split = {part: str(tmp_path / f"{name}.csv") for part, name in
+             (("train", "train"), ("validation", "val"), ("test", "test"), ("columns", "columns"))}
+    split["columns"] = str(tmp_path / "columns.json")
+    record = tabular.evaluate(
+        "exp", spec, str(tmp_path / "model.keras"), str(tmp_path / "h.csv"), split, [str(raw)],
+        str(tmp_path / "metrics.json"), str(tmp_path / "predictions.csv"),
     )
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["baseline"]["rmse"] == record["baseline"]["rmse"] == baseline_rmse(splits["test"])
