@@ -13,12 +13,13 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/download.smk"
-include: "rules/penguins.smk"
+include: "rules/tables.smk"
 include: "rules/weather.smk"
 include: "rules/tabular.smk"
 include: "rules/images.smk"
 include: "rules/transfer.smk"
 include: "rules/plots.smk"
+include: "rules/predict.smk"
 include: "rules/report.smk"
 
 

@@ -8,6 +8,7 @@ from snakemake.exceptions import WorkflowError
 sys.path.insert(0, workflow.basedir)
 from dlwf import plan
 from dlwf.plan import code
+from dlwf.plan.experiments import IMAGE_KINDS, TABLE_KINDS
 
 try:
     PLAN = plan.load(config)
@@ -24,18 +25,19 @@ def alternatives(names):
 wildcard_constraints:
     dataset=alternatives(PLAN.datasets),
     experiment=alternatives(PLAN.experiments),
-    filename=alternatives({f["name"] for d in PLAN.datasets.values() for f in d.files}),
+    filename=alternatives(PLAN.file_names()),
     view=alternatives(PLAN.view_ids()),
     point=alternatives(PLAN.sweep_point_ids()),
     base=alternatives(PLAN.base_ids()),
+    entry=alternatives(PLAN.prediction_entries()),
 
 
 def datasets_of(*kinds):
     return alternatives(PLAN.dataset_ids(kinds))
 
 
-def experiments_of(kinds, modes=None, tensorboard=None):
-    return alternatives(PLAN.experiment_ids(kinds, modes, tensorboard))
+def experiments_of(kinds, modes=None, tensorboard=None, tasks=None):
+    return alternatives(PLAN.experiment_ids(kinds, modes, tensorboard, tasks))
 
 
 def from_plan(method):

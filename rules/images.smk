@@ -31,6 +31,34 @@ rule prepare_images:
         "../scripts/prepare_images.py"
 
 
+# The same arrays from a folder (or archive) of class sub-folders of image files.
+rule prepare_image_folder:
+    input:
+        raw=from_plan("raw_files"),
+        code=code_inputs("prepare_image_folder"),
+    output:
+        train_images="results/{dataset}/prepared/train_images.npy",
+        train_labels="results/{dataset}/prepared/train_labels.npy",
+        test_images="results/{dataset}/prepared/test_images.npy",
+        test_labels="results/{dataset}/prepared/test_labels.npy",
+        classes="results/{dataset}/prepared/classes.json",
+    log:
+        "logs/{dataset}/prepare_images.log",
+    benchmark:
+        "benchmarks/{dataset}/prepare_images.tsv"
+    wildcard_constraints:
+        dataset=datasets_of("image_folder"),
+    conda:
+        "../envs/data.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        folder=from_plan("image_folder_settings"),
+    script:
+        "../scripts/prepare_image_folder.py"
+
+
 rule plot_image_samples:
     input:
         unpack(from_plan("prepared_images")),
@@ -48,7 +76,7 @@ rule plot_image_samples:
     benchmark:
         "benchmarks/{dataset}/sample_images.tsv"
     wildcard_constraints:
-        dataset=datasets_of("images"),
+        dataset=datasets_of(*IMAGE_KINDS),
     conda:
         "../envs/plot.yaml"
     threads: 1
@@ -68,7 +96,7 @@ rule train_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["single"]),
+        experiment=experiments_of(IMAGE_KINDS, ["single"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -95,7 +123,7 @@ rule train_sweep_point:
     benchmark:
         "benchmarks/{dataset}/{experiment}/{point}/train.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["sweep"]),
+        experiment=experiments_of(IMAGE_KINDS, ["sweep"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -137,7 +165,7 @@ rule aggregate_sweep:
     benchmark:
         "benchmarks/{dataset}/{experiment}/aggregate_sweep.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["sweep"]),
+        experiment=experiments_of(IMAGE_KINDS, ["sweep"]),
     conda:
         "../envs/plot.yaml"
     threads: 1
@@ -164,7 +192,7 @@ rule tune_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/tune.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["tuner"]),
+        experiment=experiments_of(IMAGE_KINDS, ["tuner"]),
     conda:
         "../envs/tuner.yaml"
     threads: config["train_threads"]
@@ -193,7 +221,7 @@ rule evaluate_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["single", "tuner"]),
+        experiment=experiments_of(IMAGE_KINDS, ["single", "tuner"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]

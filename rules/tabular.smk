@@ -1,4 +1,4 @@
-# Train and evaluate experiments on tabular split files (penguins; weather views).
+# Train and evaluate experiments on tabular split files (tables such as the penguins; weather views).
 
 
 rule train_tabular:
@@ -13,7 +13,7 @@ rule train_tabular:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["penguins", "weather"], tensorboard=False),
+        experiment=experiments_of(TABLE_KINDS, tensorboard=False),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -33,7 +33,7 @@ use rule train_tabular as train_tabular_tensorboard with:
         history="results/{dataset}/{experiment}/history.csv",
         tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
     wildcard_constraints:
-        experiment=experiments_of(["penguins", "weather"], tensorboard=True),
+        experiment=experiments_of(TABLE_KINDS, tensorboard=True),
 
 
 rule evaluate_classifier:
@@ -52,7 +52,7 @@ rule evaluate_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["penguins"]),
+        experiment=experiments_of(TABLE_KINDS, tasks=["classification"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -79,7 +79,7 @@ rule evaluate_regressor:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["weather"]),
+        experiment=experiments_of(TABLE_KINDS, tasks=["regression"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -89,3 +89,38 @@ rule evaluate_regressor:
         settings=from_plan("settings"),
     script:
         "../scripts/evaluate_table.py"
+
+
+# Regressions (weather views, tables with task: regression): the model beside the baseline.
+rule plot_prediction_scatter:
+    input:
+        predictions="results/{dataset}/{experiment}/predictions.csv",
+        code=code_inputs("plot_prediction_scatter"),
+    output:
+        train=report(
+            "results/{dataset}/{experiment}/predicted_vs_true_train.png",
+            caption="../report/predicted_vs_true.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "predicted vs true (training set)"},
+        ),
+        test=report(
+            "results/{dataset}/{experiment}/predicted_vs_true_test.png",
+            caption="../report/predicted_vs_true.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "predicted vs true (test set)"},
+        ),
+    log:
+        "logs/{dataset}/{experiment}/plot_prediction_scatter.log",
+    benchmark:
+        "benchmarks/{dataset}/{experiment}/plot_prediction_scatter.tsv"
+    wildcard_constraints:
+        experiment=experiments_of(TABLE_KINDS, tasks=["regression"]),
+    conda:
+        "../envs/plot.yaml"
+    threads: 1
+    params:
+        label=from_plan("target_label"),
+    script:
+        "../scripts/plot_prediction_scatter.py"

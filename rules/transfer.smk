@@ -19,7 +19,7 @@ rule features:
     benchmark:
         "benchmarks/{dataset}/features/{base}.tsv"
     wildcard_constraints:
-        dataset=datasets_of("images"),
+        dataset=datasets_of(*IMAGE_KINDS),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -45,7 +45,7 @@ rule train_transfer_head:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train_head.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["transfer"]),
+        experiment=experiments_of(IMAGE_KINDS, ["transfer"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -69,7 +69,7 @@ rule assemble_transfer_model:
     benchmark:
         "benchmarks/{dataset}/{experiment}/assemble.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["transfer"]),
+        experiment=experiments_of(IMAGE_KINDS, ["transfer"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -99,7 +99,7 @@ rule evaluate_transfer_model:
     benchmark:
         "benchmarks/{dataset}/{experiment}/evaluate.tsv"
     wildcard_constraints:
-        experiment=experiments_of(["images"], ["transfer"]),
+        experiment=experiments_of(IMAGE_KINDS, ["transfer"]),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]

@@ -46,37 +46,3 @@ rule split_weather:
         split=from_plan("weather_split"),
     script:
         "../scripts/split_weather.py"
-
-
-rule plot_prediction_scatter:
-    input:
-        predictions="results/{dataset}/{experiment}/predictions.csv",
-        code=code_inputs("plot_prediction_scatter"),
-    output:
-        train=report(
-            "results/{dataset}/{experiment}/predicted_vs_true_train.png",
-            caption="../report/predicted_vs_true.rst",
-            category="{dataset}",
-            subcategory="{experiment}",
-            labels={"figure": "predicted vs true (training set)"},
-        ),
-        test=report(
-            "results/{dataset}/{experiment}/predicted_vs_true_test.png",
-            caption="../report/predicted_vs_true.rst",
-            category="{dataset}",
-            subcategory="{experiment}",
-            labels={"figure": "predicted vs true (test set)"},
-        ),
-    log:
-        "logs/{dataset}/{experiment}/plot_prediction_scatter.log",
-    benchmark:
-        "benchmarks/{dataset}/{experiment}/plot_prediction_scatter.tsv"
-    wildcard_constraints:
-        experiment=experiments_of(["weather"]),
-    conda:
-        "../envs/plot.yaml"
-    threads: 1
-    params:
-        label=from_plan("target_label"),
-    script:
-        "../scripts/plot_prediction_scatter.py"

@@ -1,12 +1,12 @@
-"""Exploration figure: pairplot of the penguin features coloured by species."""
+"""Exploration figure: the first numeric features of a table against each other, coloured by class."""
 
 from _rule import run
 
-from dlwf.steps import penguins
+from dlwf.steps import tables
 
 
 def main(snakemake):
-    penguins.pairplot(snakemake.input.prepared, snakemake.output[0])
+    tables.pairplot(snakemake.input.prepared, snakemake.input.info, snakemake.output[0])
 
 
 run(main, snakemake)

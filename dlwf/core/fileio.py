@@ -78,6 +78,22 @@ def save_figure(fig, dest: str | os.PathLike, dpi: int = 100) -> None:
     plt.close(fig)
 
 
+# files that file managers and cameras leave in folders; never data
+JUNK_FILES = {"thumbs.db", "desktop.ini"}
+
+
+def is_listed(name: str) -> bool:
+    """Whether a file of a data folder counts: not hidden (.DS_Store, ._x) and not a file manager's junk."""
+    parts = Path(name).parts
+    return not any(p.startswith(".") for p in parts) and parts[-1].lower() not in JUNK_FILES and "__MACOSX" not in parts
+
+
+def folder_files(root: str | os.PathLike) -> list[str]:
+    """Every file under ``root`` that counts (see :func:`is_listed`), as sorted paths."""
+    root = Path(root)
+    return sorted(str(p) for p in root.rglob("*") if p.is_file() and is_listed(str(p.relative_to(root))))
+
+
 def md5sum(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     """Return the hex md5 digest of a file."""
     digest = hashlib.md5()

@@ -112,14 +112,17 @@ def split_view(
 
 
 def columns_contract(view: pd.DataFrame, target: str) -> dict:
-    """Return the columns.json content of a weather split (see dlwf/tabular.py)."""
+    """Return the columns.json content of a weather split (the contract in :mod:`dlwf.data.tables`)."""
+    features = view_features(view, target)
     return {
-        "features": view_features(view, target),
-        "targets": [next_day_column(target)],
         "task": "regression",
+        "target": next_day_column(target),
+        "features": features,
+        "numeric": features,
+        "categorical_inputs": {},
+        "vocabularies": {},
         "id_column": DATE,
         "baseline": baseline_column(target),
         "baseline_name": f"naive: tomorrow's {target} equals today's",
         "target_label": f"{target} (next day)",
     }
-

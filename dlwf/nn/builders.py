@@ -27,29 +27,41 @@ def dense(
     normalize: bool = False,
     batch_norm: bool = False,
     adapt_data: np.ndarray | None = None,
+    vocabularies: dict[str, list[str]] | None = None,
 ) -> keras.Model:
     """Return a fully connected net: [Normalization | BatchNorm] -> Dense(hidden...) -> Dense(n_outputs).
 
     Episode 2's penguin classifier is ``hidden_units=[10], output_activation='softmax'``;
     episode 3's sunshine regressors are ``[100, 50]`` / ``[10, 5]`` with a linear output.
-    ``normalize`` standardises the inputs with a Normalization layer adapted on ``adapt_data``
-    (the training features only, shape (N, features)); ``batch_norm`` puts a
-    BatchNormalization layer on the inputs, as in episode 3.
+    The numeric features come as one input ``features`` of ``input_shape`` (k,). ``normalize``
+    standardises them with a Normalization layer adapted on ``adapt_data`` (the training
+    features only, (N, k)); ``batch_norm`` puts a BatchNormalization layer on the inputs, as in
+    episode 3. ``vocabularies`` (input name -> categories, from the training data) adds one
+    string input (N, 1) per categorical column, one-hot encoded by a StringLookup layer inside
+    the model (unseen categories share one extra slot), so the saved model takes raw rows.
     """
-    inputs = keras.Input(shape=tuple(input_shape), name="features")
-    x = inputs
-    if normalize:
-        if adapt_data is None:
-            raise WorkflowInputError("builder 'dense' with normalize: true needs the training data to adapt on")
-        norm = keras.layers.Normalization(name="standardize")
-        norm.adapt(adapt_data)
-        x = norm(x)
+    inputs, parts = {}, []
+    if not vocabularies or input_shape[0]:
+        x = inputs["features"] = keras.Input(shape=tuple(input_shape), name="features")
+        if normalize:
+            if adapt_data is None:
+                raise WorkflowInputError("builder 'dense' with normalize: true needs the training data to adapt on")
+            norm = keras.layers.Normalization(name="standardize")
+            norm.adapt(adapt_data)
+            x = norm(x)
+        parts.append(x)
+    for name, vocabulary in (vocabularies or {}).items():
+        inputs[name] = keras.Input(shape=(1,), dtype="string", name=name)
+        lookup = keras.layers.StringLookup(vocabulary=list(vocabulary), output_mode="one_hot", name=f"{name}_onehot")
+        parts.append(lookup(inputs[name]))
+    x = parts[0] if len(parts) == 1 else keras.layers.Concatenate(name="all_features")(parts)
     if batch_norm:
         x = keras.layers.BatchNormalization(name="input_batchnorm")(x)
     for i, units in enumerate(hidden_units, start=1):
         x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(x)
     outputs = keras.layers.Dense(n_outputs, activation=output_activation, name="output")(x)
-    return keras.Model(inputs=inputs, outputs=outputs, name="dense_net")
+    model_inputs = inputs["features"] if list(inputs) == ["features"] else inputs
+    return keras.Model(inputs=model_inputs, outputs=outputs, name="dense_net")
 
 
 def cnn(
@@ -112,18 +124,26 @@ def build_model(
     args: dict | None = None,
     adapt_data: np.ndarray | None = None,
     where: str = "model",
+    vocabularies: dict[str, list[str]] | None = None,
 ) -> keras.Model:
-    """Return the model made by ``BUILDERS[builder]``; unknown names or arguments raise naming ``where``."""
+    """Return the model made by ``BUILDERS[builder]``; unknown names or arguments raise naming ``where``.
+
+    ``adapt_data`` and ``vocabularies`` come from the training data and go to builders that take them.
+    """
     if builder not in BUILDERS:
         raise WorkflowInputError(f"{where}.builder: unknown builder {builder!r}; known: {sorted(BUILDERS)}")
     func = BUILDERS[builder]
-    accepted = set(inspect.signature(func).parameters) - {"input_shape", "n_outputs", "adapt_data"}
+    data_args = {"adapt_data": adapt_data, "vocabularies": vocabularies}
+    accepted = set(inspect.signature(func).parameters) - {"input_shape", "n_outputs", *data_args}
     args = dict(args or {})
     unknown = sorted(set(args) - accepted)
     if unknown:
         raise WorkflowInputError(
             f"{where}.args: unknown argument(s) {unknown} for builder {builder!r}; accepted: {sorted(accepted)}"
         )
-    if "adapt_data" in inspect.signature(func).parameters:
-        args["adapt_data"] = adapt_data
+    for name, value in data_args.items():
+        if name in inspect.signature(func).parameters:
+            args[name] = value
+        elif name == "vocabularies" and value:
+            raise WorkflowInputError(f"{where}.builder: {builder!r} cannot take categorical features; use 'dense'")
     return func(input_shape, n_outputs, **args)

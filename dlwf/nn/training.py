@@ -101,17 +101,29 @@ def fit(
 ) -> pd.DataFrame:
     """Train ``model`` in place and return its history table; raise on a NaN loss."""
     history = model.fit(
-        x,
+        tensors(x),
         y,
         batch_size=training["batch_size"],
         epochs=training["epochs"],
-        validation_data=validation,
+        validation_data=(tensors(validation[0]), validation[1]) if validation else None,
         callbacks=make_callbacks(training, tensorboard_dir),
         verbose=2,
     )
     frame = history_frame(history)
     check_finite(frame)
     return frame
+
+
+def tensors(x):
+    """``x`` as Keras takes it: numpy arrays as they are; text columns (the categorical inputs of a
+    table, object arrays) as TensorFlow string tensors, which Keras 3 needs for string inputs."""
+    if isinstance(x, dict):
+        return {name: tensors(value) for name, value in x.items()}
+    if isinstance(x, np.ndarray) and x.dtype.kind in "OUS":
+        import tensorflow as tf
+
+        return tf.constant(x.astype(str))
+    return x
 
 
 def build(
@@ -121,6 +133,7 @@ def build(
     overrides: dict | None = None,
     adapt_data: np.ndarray | None = None,
     where: str = "model",
+    vocabularies: dict[str, list[str]] | None = None,
 ) -> keras.Model:
     """Seed, then build the experiment's model with ``overrides`` on top of ``model.args``.
 
@@ -131,26 +144,31 @@ def build(
     args = {**settings["model"]["args"], **(overrides or {})}
     return build_model(
         settings["model"]["builder"], input_shape=tuple(input_shape), n_outputs=n_outputs, args=args,
-        adapt_data=adapt_data, where=where,
+        adapt_data=adapt_data, where=where, vocabularies=vocabularies,
     )
 
 
 def train(
     settings: dict,
-    x: np.ndarray,
+    x,
     y: np.ndarray,
     n_outputs: int,
-    validation: tuple[np.ndarray, np.ndarray] | None = None,
+    validation: tuple | None = None,
     tensorboard_dir: str | Path | None = None,
     where: str = "model",
+    vocabularies: dict[str, list[str]] | None = None,
 ) -> tuple[keras.Model, pd.DataFrame]:
     """Seed, build, compile and fit the experiment's model on (x, y); return (model, history table).
 
-    ``x`` is (N, ...) float32 inputs, ``y`` one-hot (N, classes), class indices (N,) or targets
-    (N, 1); ``validation`` the same pair for the validation data, or None. A ``dense`` model with
-    ``normalize`` adapts its Normalization layer on ``x``. Raises TrainingError on a NaN loss.
+    ``x`` is (N, ...) float32 inputs, or for tables with categorical features a dict {'features':
+    (N, k) float32, '<input>': strings (N, 1), ...} with ``vocabularies`` (input -> categories);
+    ``y`` one-hot (N, classes), class indices (N,) or targets (N, 1); ``validation`` the same pair
+    for the validation data, or None. A ``dense`` model with ``normalize`` adapts its Normalization
+    layer on the numeric features. Raises TrainingError on a NaN loss.
     """
-    model = build(settings, x.shape[1:], n_outputs, adapt_data=x, where=where)
+    numeric = x.get("features") if isinstance(x, dict) else x
+    shape = numeric.shape[1:] if numeric is not None else (0,)
+    model = build(settings, shape, n_outputs, adapt_data=numeric, where=where, vocabularies=vocabularies)
     compile_model(model, settings["training"])
     model.summary(print_fn=print)
     history = fit(model, x, y, settings["training"], validation, tensorboard_dir)

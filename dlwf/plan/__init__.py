@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import folder_files
 
 from . import checks, layout
 from .config import validate
@@ -54,18 +55,37 @@ class Plan(RuleInputs):
             return []
         return [e for e in self.experiments.values() if e.dataset == dataset and e.enabled]
 
-    def experiment_ids(self, kinds=None, modes=None, tensorboard=None) -> list[str]:
-        """Ids of the experiments of the given dataset kinds and modes (all when None)."""
+    def experiment_ids(self, kinds=None, modes=None, tensorboard=None, tasks=None) -> list[str]:
+        """Ids of the experiments of the given dataset kinds, modes and tasks (all when None)."""
         return [
             e.id
             for e in self.experiments.values()
             if (kinds is None or e.kind in kinds)
             and (modes is None or e.mode in modes)
+            and (tasks is None or e.task in tasks)
             and (tensorboard is None or e.training["tensorboard"] == tensorboard)
         ]
 
+    def model_experiment_ids(self) -> list[str]:
+        """Ids of the experiments with one model.keras (all but sweeps): they get a model card."""
+        return [e.id for e in self.experiments.values() if e.mode != "sweep"]
+
+    def prediction_entries(self) -> list[str]:
+        return sorted(self.config["predict"])
+
     def dataset_ids(self, kinds=None) -> list[str]:
         return [d for d, spec in self.datasets.items() if kinds is None or spec.kind in kinds]
+
+    def file_names(self) -> list[str]:
+        """The names of every file the workflow fetches: datasets' files and `predict` inputs."""
+        names = {f["name"] for d in self.datasets.values() for f in d.files}
+        names |= {self.prediction_input_name(e) for e, spec in self.config["predict"].items() if "url" in spec}
+        return sorted(names)
+
+    def table_ids(self, validation: bool) -> list[str]:
+        """The table datasets with (or without) a validation split (split.validation_size > 0)."""
+        tables = self.dataset_ids(["table"])
+        return [d for d in tables if bool(self.datasets[d].spec["split"]["validation_size"]) == validation]
 
     def view_ids(self) -> list[str]:
         """Every view id of the weather datasets."""
@@ -93,13 +113,26 @@ class Plan(RuleInputs):
     # ------------------------------------------------------------------ files
 
     def raw_files(self, dataset: str, **_) -> list[str]:
-        return [layout.raw_file(dataset, f["name"]) for f in self.datasets[dataset].files]
+        """The dataset's data files: its downloaded files, or every file of its local image folder."""
+        spec = self.datasets[dataset].spec
+        if "path" in spec:
+            return folder_files(spec["path"])
+        return [layout.raw_file(dataset, f["name"]) for f in spec["files"]]
 
     def dataset_outputs(self, dataset: str) -> list[str]:
         """Every final file of one dataset: its own files and those of its enabled experiments."""
         outputs = layout.dataset_files(self.datasets[dataset])
         for exp in self.enabled_experiments(dataset):
             outputs += layout.experiment_outputs(exp)
+        return outputs
+
+    def prediction_outputs(self) -> list[str]:
+        """predictions/<entry>.csv of every `predict` entry whose experiment is enabled."""
+        outputs = []
+        for entry, spec in self.config["predict"].items():
+            exp = self.experiments[spec["experiment"]]
+            if exp.enabled and self.datasets[exp.dataset].enabled:
+                outputs.append(layout.prediction_file(exp, entry))
         return outputs
 
     def metrics_files(self) -> list[str]:
@@ -112,14 +145,14 @@ class Plan(RuleInputs):
         for dataset in self.datasets.values():
             if dataset.enabled:
                 outputs += self.dataset_outputs(dataset.id) + layout.report_files(dataset.id)
-        return outputs + layout.LEADERBOARD
+        return outputs + self.prediction_outputs() + layout.LEADERBOARD
 
     def missing_raw_files(self) -> list[tuple[str, str]]:
         """(dataset, path) of every raw file of an enabled dataset that is not on disk."""
         return [
             (d, path)
             for d, spec in self.datasets.items()
-            if spec.enabled
+            if spec.enabled and spec.files
             for path in self.raw_files(d)
             if not Path(path).exists()
         ]
@@ -141,7 +174,7 @@ class Plan(RuleInputs):
         }
         views = sorted({spec["view"] for spec in experiments.values() if spec["view"]})
         exploration = f"{layout.RESULTS}/{dataset}/exploration/"
-        prepared = f"{layout.RESULTS}/{dataset}/prepared/"
+        prepared = (f"{layout.RESULTS}/{dataset}/prepared/", f"{layout.RESULTS}/{dataset}/prepared.json")
         return {
             "dataset": dataset,
             "description": self.datasets[dataset].description,
@@ -171,7 +204,7 @@ def load(config: dict) -> Plan:
         raise PlanError(problems)
     datasets = make_datasets(filled)
     experiments, problems = make_experiments(filled, datasets)
-    problems += checks.run_all(filled, datasets, experiments)
+    problems += checks.run_all(config, filled, datasets, experiments)
     if problems:
         raise PlanError(problems)
     return Plan(filled, datasets, experiments)

@@ -15,6 +15,36 @@ from dataclasses import dataclass, field
 # Directory names the workflow itself uses inside results/<dataset>/.
 RESERVED_IDS = frozenset({"split", "prepared", "exploration", "views", "features"})
 MODES = ("single", "sweep", "tuner", "transfer")
+TABLE_KINDS = ("table", "weather")  # trained on split CSV files (rules/tabular.smk)
+IMAGE_KINDS = ("images", "image_folder")  # trained on prepared image arrays (rules/images.smk)
+
+# Training settings whose default depends on the task (the schema cannot say so; this is the one
+# place): what a model needs to learn the task the way the lesson does. Episode 2 (one-hot
+# targets, softmax output, categorical cross-entropy), episode 3 (mse, RMSE), episode 4 (class
+# indices, Dense(10) logits, sparse categorical cross-entropy from logits, the test files as
+# validation data).
+TASK_DEFAULTS = {
+    "classification": {
+        "training": {"loss": "categorical_crossentropy", "metrics": ["accuracy"], "from_logits": False,
+                     "validation": None},
+        "dense": {"output_activation": "softmax"},
+    },
+    "regression": {
+        "training": {"loss": "mse", "metrics": ["rmse"], "from_logits": False, "validation": None},
+        "dense": {"output_activation": None},
+    },
+    "images": {
+        "training": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], "from_logits": True,
+                     "validation": "test"},
+    },
+}
+
+
+def task_of(dataset: Dataset) -> str:
+    """'classification' or 'regression': what the dataset's experiments learn."""
+    if dataset.kind == "table":
+        return dataset.spec["task"]
+    return "regression" if dataset.kind == "weather" else "classification"
 
 
 def canonical(value):
@@ -41,9 +71,14 @@ class Dataset:
     spec: dict = field(repr=False)
 
     @property
+    def family(self) -> str:
+        """'table' for the kinds trained on split CSV files, 'images' for those trained on image arrays."""
+        return "images" if self.kind in IMAGE_KINDS else "table"
+
+    @property
     def files(self) -> list[dict]:
-        """The configured raw files: [{'name', 'url', 'md5'}, ...]."""
-        return self.spec["files"]
+        """The configured raw files: [{'name', 'url', 'md5'}, ...] (none for a local image folder)."""
+        return self.spec.get("files", [])
 
     def file(self, name: str) -> dict | None:
         """The ``files`` entry named ``name`` (None if there is none)."""
@@ -62,6 +97,7 @@ class Experiment:
     id: str
     dataset: str
     kind: str
+    task: str
     mode: str
     seed: int
     enabled: bool
@@ -125,17 +161,30 @@ def make_datasets(config: dict) -> dict[str, Dataset]:
     }
 
 
-def _experiment(name: str, spec: dict, kind: str, **overrides) -> Experiment:
+def with_task_defaults(spec: dict, dataset: Dataset) -> tuple[dict, dict]:
+    """The experiment's (model, training) blocks with the task's defaults (TASK_DEFAULTS) filled in."""
+    key = "images" if dataset.family == "images" else task_of(dataset)
+    defaults = TASK_DEFAULTS[key]
+    training = {**defaults["training"], **spec["training"]}
+    model = copy.deepcopy(spec["model"])
+    if model["builder"] == "dense":
+        model["args"] = {**defaults.get("dense", {"output_activation": None}), **model["args"]}
+    return model, training
+
+
+def _experiment(name: str, spec: dict, dataset: Dataset, **overrides) -> Experiment:
+    model, training = with_task_defaults(spec, dataset)
     values = dict(
         id=name,
         dataset=spec["dataset"],
-        kind=kind,
+        kind=dataset.kind,
+        task=task_of(dataset),
         mode=mode_of(spec),
         seed=spec["seed"],
         enabled=spec["enabled"],
         description=spec["description"],
-        model=copy.deepcopy(spec["model"]),
-        training=copy.deepcopy(spec["training"]),
+        model=model,
+        training=copy.deepcopy(training),
         view=spec.get("view"),
         repeats=spec["repeats"],
         sweep=copy.deepcopy(spec.get("sweep")),
@@ -159,8 +208,8 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
     for name, spec in sorted(configured.items()):
         if spec["dataset"] not in datasets:
             continue
-        kind = datasets[spec["dataset"]].kind
-        experiments[name] = _experiment(name, spec, kind)
+        dataset = datasets[spec["dataset"]]
+        experiments[name] = _experiment(name, spec, dataset)
         for offset in range(1, spec["repeats"]):
             seed = spec["seed"] + offset
             repeat_id = f"{name}_seed{seed}"
@@ -170,5 +219,5 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
                     f"(repeats: {spec['repeats']}); rename one of them"
                 )
                 continue
-            experiments[repeat_id] = _experiment(repeat_id, spec, kind, seed=seed, repeats=1, repeat_of=name)
+            experiments[repeat_id] = _experiment(repeat_id, spec, dataset, seed=seed, repeats=1, repeat_of=name)
     return dict(sorted(experiments.items())), problems

@@ -6,7 +6,8 @@ checks that every target listed here is made by some rule.
 
     resources/{dataset}/{file}                    downloaded files (+ .provenance.json, .lock.json)
     results/{dataset}/...                         prepared data, splits, exploration figures
-    results/{dataset}/{experiment}/...            one experiment's model, history, metrics, figures
+    results/{dataset}/{experiment}/...            one experiment's model, history, metrics, figures,
+                                                  model card, predictions/<entry>.csv on new data
     results/leaderboard.csv, .html                every experiment in one table
     reports/{dataset}.html, .ipynb                the dataset's report
     logs/..., benchmarks/...                      one log and one benchmark file per job
@@ -25,7 +26,8 @@ RESULTS = "results"
 REPORTS = "reports"
 LEADERBOARD = [f"{RESULTS}/leaderboard.csv", f"{RESULTS}/leaderboard.html"]
 
-MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png"]
+MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png",
+               "model_card.md"]
 CLASSIFIER_FILES = MODEL_FILES + ["confusion_matrix.csv", "confusion_matrix.png"]
 REGRESSOR_FILES = MODEL_FILES + ["predicted_vs_true_train.png", "predicted_vs_true_test.png"]
 SWEEP_FILES = ["sweep.csv", "sweep_val_loss.png", "sweep_curves.png", "metrics.json"]
@@ -33,6 +35,8 @@ TUNER_FILES = ["trials.csv", "trials_history.csv"]
 REPEAT_FILES = ["repeats.csv", "repeats.json"]
 IMAGE_NPY_FILES = ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]
 FEATURE_FILES = {"extractor": "extractor.keras", "train": "train.npy", "test": "test.npy", "base": "base.json"}
+# the report notebook (notebooks/<name>.ipynb) of each kind, unless a dataset names its own
+NOTEBOOK_OF_KIND = {"table": "table", "weather": "weather", "images": "images", "image_folder": "images"}
 # what a dataset report's notebook reads of an experiment's own directory
 REPORT_FILE_TYPES = (".png", ".csv", ".json")
 
@@ -103,14 +107,15 @@ def features_benchmark(exp: Experiment) -> str:
 
 
 def experiment_outputs(exp: Experiment) -> list[str]:
-    """Every final file of one experiment, by its dataset's kind and its mode."""
+    """Every final file of one experiment, by its task, its dataset's kind and its mode."""
     d = experiment_dir(exp)
     if exp.mode == "sweep":
         names = SWEEP_FILES
-    elif exp.kind == "weather":
-        names = REGRESSOR_FILES + (["tensorboard"] if exp.training["tensorboard"] else [])
     else:
-        names = CLASSIFIER_FILES + (TUNER_FILES if exp.mode == "tuner" else [])
+        names = REGRESSOR_FILES if exp.task == "regression" else CLASSIFIER_FILES
+        names = names + (TUNER_FILES if exp.mode == "tuner" else [])
+        if exp.kind in ("table", "weather") and exp.training["tensorboard"]:
+            names = names + ["tensorboard"]
     outputs = [f"{d}/{n}" for n in names]
     if exp.mode == "transfer":
         outputs += [f"{d}/head.keras"] + [p for k, p in features(exp).items() if k != "extractor"]
@@ -122,11 +127,21 @@ def experiment_outputs(exp: Experiment) -> list[str]:
 def dataset_files(dataset) -> list[str]:
     """The dataset-level final files (exploration figures, prepared data) of a Dataset, by kind."""
     d = f"{RESULTS}/{dataset.id}"
-    if dataset.kind == "penguins":
-        return [f"{d}/exploration/pairplot.png"]
-    if dataset.kind == "images":
+    if dataset.kind == "table":
+        return [f"{d}/prepared.json", f"{d}/exploration/pairplot.png"]
+    if dataset.kind in ("images", "image_folder"):
         return [prepared_images(dataset.id)["classes"], f"{d}/exploration/sample_images.png"]
     return []
+
+
+def prediction_file(exp: Experiment, entry: str) -> str:
+    """The predictions of an experiment's model on the new inputs of a `predict` entry."""
+    return f"{experiment_dir(exp)}/predictions/{entry}.csv"
+
+
+def prediction_input(entry: str, name: str) -> str:
+    """The fetched copy of a `predict` entry's `url` (verified like a dataset file)."""
+    return f"{RESOURCES}/predict/{entry}/{name}"
 
 
 def report_files(dataset: str) -> list[str]:

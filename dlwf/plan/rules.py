@@ -8,9 +8,12 @@ schema's defaults filled in and keys sorted, and nothing used only in messages.
 
 from __future__ import annotations
 
+import re
+import urllib.parse
 from pathlib import Path
 
 from dlwf.core.base_model import weights_path
+from dlwf.core.fileio import folder_files
 
 from . import layout
 from .code import workflow_file
@@ -39,21 +42,38 @@ class RuleInputs:
     def download_md5(self, dataset: str, filename: str, **_) -> str | None:
         return self.file_entry(dataset, filename)["md5"]
 
-    def split_settings(self, dataset: str, **_) -> dict:
-        """test_size and random_state of a penguins split."""
-        split = self.datasets[dataset].spec["split"]
-        return canonical({key: split[key] for key in ("test_size", "random_state")})
+    def _pick(self, dataset: str, keys, block: str | None = None) -> dict:
+        spec = self.datasets[dataset].spec
+        spec = spec[block] if block else spec
+        return canonical({key: spec[key] for key in keys})
+
+    def table_settings(self, dataset: str, **_) -> dict:
+        """What defines a table's prepared rows: target, task, features, categorical, missing, id, separator."""
+        return self._pick(dataset, ("target", "task", "features", "categorical", "missing", "id_column", "separator"))
+
+    def table_split(self, dataset: str, **_) -> dict:
+        """test_size, validation_size and random_state of a table's split."""
+        return self._pick(dataset, ("test_size", "validation_size", "random_state"), "split")
+
+    def image_folder_settings(self, dataset: str, **_) -> dict:
+        """What defines an image folder's prepared arrays (the files themselves are the inputs)."""
+        spec = self.datasets[dataset].spec
+        settings = {"image_size": spec["image_size"], "test_size": spec["split"]["test_size"],
+                    "random_state": spec["split"]["random_state"], "class_names": spec.get("class_names"),
+                    "skip_unreadable": spec["skip_unreadable"]}
+        return canonical(settings)
 
     def weather_split(self, dataset: str, **_) -> dict:
         """The lesson's two splits of a weather view: test_size, holdout_test_size, random_state."""
-        split = self.datasets[dataset].spec["split"]
-        return canonical({key: split[key] for key in ("test_size", "holdout_test_size", "random_state")})
+        return self._pick(dataset, ("test_size", "holdout_test_size", "random_state"), "split")
 
     def target(self, dataset: str, **_) -> str:
         return self.datasets[dataset].spec["target"]
 
     def target_label(self, dataset: str, **_) -> str:
-        return f"{self.target(dataset)} (next day)"
+        """How a regression's figures name the target."""
+        suffix = " (next day)" if self.datasets[dataset].kind == "weather" else ""
+        return f"{self.target(dataset)}{suffix}"
 
     def weather_view(self, dataset: str, view: str, **_) -> dict:
         """What defines one view file: target column, last row, feature prefixes."""
@@ -77,6 +97,9 @@ class RuleInputs:
     def settings(self, experiment: str, **_) -> dict:
         """Everything that determines the experiment's results (see Experiment.settings)."""
         return self.experiments[experiment].settings()
+
+    def description(self, experiment: str, **_) -> str:
+        return self.experiments[experiment].description
 
     def split_files(self, experiment: str, **_) -> dict[str, str]:
         return layout.split_files(self.experiments[experiment])
@@ -141,5 +164,44 @@ class RuleInputs:
         return {e.id: {"description": e.description, "repeat_of": e.repeat_of} for e in self.experiments.values()}
 
     def report_notebook(self, dataset: str, **_) -> str:
-        """notebooks/<kind>.ipynb, relative to the working directory."""
-        return workflow_file(f"notebooks/{self.datasets[dataset].kind}.ipynb")
+        """notebooks/<notebook>.ipynb (the dataset's `notebook`, else its kind's), relative to the working directory."""
+        spec = self.datasets[dataset]
+        name = spec.spec["notebook"] or layout.NOTEBOOK_OF_KIND[spec.kind]
+        return workflow_file(f"notebooks/{name}.ipynb")
+
+    # ------------------------------------------------------------------ predictions and model cards
+
+    def _entry(self, entry: str) -> dict:
+        return self.config["predict"][entry]
+
+    def prediction_url(self, entry: str, **_) -> str:
+        return self._entry(entry)["url"]
+
+    def prediction_md5(self, entry: str, **_) -> str | None:
+        return self._entry(entry)["md5"]
+
+    def prediction_input_name(self, entry: str) -> str:
+        """The file name of a fetched `url` input: the URL's own, if it is a plain file name."""
+        name = Path(urllib.parse.urlparse(self._entry(entry)["url"]).path).name
+        return name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) else "input.csv"
+
+    def prediction_inputs(self, entry: str, **_) -> dict[str, list[str]]:
+        """The new inputs of a `predict` entry: the fetched CSV, or every file of the image folder."""
+        spec = self._entry(entry)
+        if "url" in spec:
+            return {"new": [layout.prediction_input(entry, self.prediction_input_name(entry))]}
+        return {"new": folder_files(spec["path"])}
+
+    def prediction_data(self, entry: str, **_) -> dict[str, str]:
+        """What the model was trained on that predicting needs: columns.json, or classes.json."""
+        exp = self.experiments[self._entry(entry)["experiment"]]
+        if exp.kind in ("images", "image_folder"):
+            return {"classes": layout.prepared_images(exp.dataset)["classes"]}
+        return {"columns": layout.split_files(exp)["columns"]}
+
+    def card_data(self, experiment: str, **_) -> dict[str, str]:
+        """The files a model card reads besides metrics.json: columns.json or classes.json."""
+        exp = self.experiments[experiment]
+        if exp.kind in ("images", "image_folder"):
+            return {"data": layout.prepared_images(exp.dataset)["classes"]}
+        return {"data": layout.split_files(exp)["columns"]}

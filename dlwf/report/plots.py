@@ -39,8 +39,14 @@ def confusion_heatmap(confusion: pd.DataFrame, title: str = ""):
     return fig
 
 
-def pairplot(frame: pd.DataFrame, hue: str):
-    """Return a seaborn pairplot of the numeric columns coloured by ``hue``."""
+def pairplot(frame: pd.DataFrame, hue: str | None):
+    """Return a seaborn pairplot of the numeric columns coloured by ``hue`` (the class column, or None);
+    a table without numeric columns gets the bar chart of its classes instead."""
+    if frame.drop(columns=[hue] if hue else []).empty:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        frame[hue].value_counts().sort_index().plot.bar(ax=ax)
+        ax.set_ylabel("rows")
+        return fig
     grid = sns.pairplot(frame, hue=hue)
     return grid.figure
 

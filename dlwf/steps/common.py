@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from dlwf.core import provenance, runtime
 from dlwf.core.fileio import md5sum
 
+MAX_LISTED_FILES = 10
+
 
 def dataset_md5(raw_files: list[str]) -> dict[str, str]:
-    """{file name: md5} of a dataset's downloaded files."""
-    return {Path(p).name: md5sum(p) for p in raw_files}
+    """{file name: md5} of a dataset's files; for a folder of many files (an image folder) one md5 of
+    every file's relative path and md5, under '<folder> (<n> files)'."""
+    if len(raw_files) <= MAX_LISTED_FILES:
+        return {Path(p).name: md5sum(p) for p in raw_files}
+    root = os.path.commonpath(raw_files)
+    digest = hashlib.md5()
+    for path in sorted(raw_files):
+        digest.update(f"{os.path.relpath(path, root)}\t{md5sum(path)}\n".encode())
+    return {f"{Path(root).name} ({len(raw_files)} files)": digest.hexdigest()}
 
 
 def test_set(path: str | Path) -> dict:

@@ -26,6 +26,23 @@ def prepare(raw_files: list[str], class_names: list[str], source_format: str, su
             where: str) -> dict:
     """Validate (or convert) the raw files into ``prepared_dir``: four .npy arrays and classes.json."""
     splits, record = images.read_raw(raw_files, class_names, source_format=source_format, subset=subset, where=where)
+    return _write_prepared(splits, record, prepared_dir)
+
+
+def prepare_folder(source: str, image_size: list[int], test_size: float, random_state: int,
+                   class_names: list[str] | None, skip_unreadable: bool, prepared_dir: str, where: str) -> dict:
+    """Read an image folder (or its archive) into ``prepared_dir``: the same arrays and classes.json
+    as the lesson's .npy layout (see :mod:`dlwf.data.image_folder`)."""
+    from dlwf.data import image_folder
+
+    splits, record = image_folder.read_folder(source, tuple(image_size), test_size, random_state, class_names,
+                                              skip_unreadable, where)
+    for name in record["unreadable_files"]:
+        print(f"skipped (not a readable image): {name}")
+    return _write_prepared(splits, record, prepared_dir)
+
+
+def _write_prepared(splits: dict, record: dict, prepared_dir: str) -> dict:
     prepared = Path(prepared_dir)
     for part, (pixels, labels) in splits.items():
         save_npy(pixels, prepared / images.FILES[part]["images"])
@@ -203,6 +220,9 @@ def finish_classifier(experiment: str, settings: dict, model, outputs: np.ndarra
         common.test_set(Path(prepared_dir) / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
         common.environment(),
     )
+    classes = images.read_classes(prepared_dir)
+    if "skipped_unreadable" in classes:
+        extra = {"skipped_unreadable": classes["skipped_unreadable"], **extra}
     record, predictions, confusion = records.classification(
         base, probabilities, y_val, y_train, class_names,
         loss=metrics.sparse_crossentropy(y_val, outputs, from_logits), **extra,

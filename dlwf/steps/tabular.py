@@ -12,7 +12,7 @@ import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import write_csv, write_json
-from dlwf.data.tables import load_columns, load_xy, numeric_array, read_csv_checked, read_history
+from dlwf.data.tables import load_columns, load_xy, model_inputs, read_csv_checked, read_history
 from dlwf.evaluate import record as records
 from dlwf.nn import training
 from dlwf.nn.model_io import load_model_checked, save_model
@@ -37,6 +37,7 @@ def train(
     model, history = training.train(
         settings, x_train, y_train, n_outputs=y_train.shape[1], validation=validation,
         tensorboard_dir=tensorboard_dir, where=f"experiments.{experiment}.model",
+        vocabularies=columns["vocabularies"] or None,
     )
     save_model(model, model_out)
     write_csv(history, history_out)
@@ -45,14 +46,15 @@ def train(
 
 def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) -> pd.DataFrame:
     """Return true, predicted and baseline values of one split file, one row per sample."""
-    frame = read_csv_checked(csv, columns["features"] + columns["targets"] + [columns["baseline"]])
-    x = numeric_array(frame, columns["features"], csv)
+    dtype = {c: str for c in columns["categorical_inputs"].values()} or None
+    frame = read_csv_checked(csv, columns["features"] + [columns["target"], columns["baseline"]], dtype=dtype)
+    x = model_inputs(frame, columns, csv)
     # true and baseline values stay float64 as read, so the baseline RMSE is the lesson's number exactly
     rows = pd.DataFrame({"split": [split] * len(frame)})
     if columns.get("id_column") in frame:
         rows[columns["id_column"]] = frame[columns["id_column"]].to_numpy()
-    rows["true"] = frame[columns["targets"][0]].to_numpy(dtype="float64")
-    rows["predicted"] = model.predict(x, verbose=0).reshape(len(frame)).astype("float64")
+    rows["true"] = frame[columns["target"]].to_numpy(dtype="float64")
+    rows["predicted"] = model.predict(training.tensors(x), verbose=0).reshape(len(frame)).astype("float64")
     rows["baseline"] = frame[columns["baseline"]].to_numpy(dtype="float64")
     return rows
 
@@ -85,23 +87,21 @@ def evaluate(
         _, y_train = load_xy(split["train"], columns)
         x_test, y_test = load_xy(split["test"], columns)
         record, predictions, confusion = records.classification(
-            base, model.predict(x_test, verbose=0), y_test.argmax(axis=1), y_train.argmax(axis=1),
+            base, model.predict(training.tensors(x_test), verbose=0), y_test.argmax(axis=1), y_train.argmax(axis=1),
             columns["class_names"],
         )
         write_csv(confusion, confusion_out, index=True)
         summary = f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}"
     else:
-        if len(columns["targets"]) != 1 or "baseline" not in columns:
-            raise WorkflowInputError(
-                f"{split['columns']}: a regressor's evaluation needs one target and a 'baseline' column"
-            )
+        if "baseline" not in columns:
+            raise WorkflowInputError(f"{split['columns']}: a regressor's evaluation needs a 'baseline' column")
         parts = ("train", "validation", "test")
         predictions = pd.concat(
             [_regression_rows(model, part, split[part], columns) for part in parts if split.get(part)],
             ignore_index=True,
         )
         record = records.regression(
-            base, predictions, target=columns["targets"][0],
+            base, predictions, target=columns["target"],
             baseline_name=columns.get("baseline_name", columns["baseline"]), baseline_column=columns["baseline"],
         )
         summary = f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}"

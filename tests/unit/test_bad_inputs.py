@@ -31,7 +31,7 @@ import keras  # noqa: E402
 
 from dlwf import plan  # noqa: E402
 from dlwf.core.errors import TrainingError, WorkflowInputError  # noqa: E402
-from dlwf.data import images, penguins, tables, weather  # noqa: E402
+from dlwf.data import images, tables, weather  # noqa: E402
 from dlwf.nn import transfer_base  # noqa: E402
 from dlwf.nn.builders import build_model  # noqa: E402
 from dlwf.nn.model_io import load_model_checked  # noqa: E402
@@ -41,6 +41,14 @@ from dlwf.steps import transfer as transfer_steps  # noqa: E402
 from tests.workflow import REPO, default_config, experiment_settings  # noqa: E402
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
+FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
+PENGUINS = {"target": "species", "task": "classification", "features": FEATURES, "categorical": None,
+            "missing": "drop", "id_column": None, "separator": None}
+
+
+def prepare_penguins(path) -> pd.DataFrame:
+    """The penguins dataset's prepare step (kind table, the lesson's four features)."""
+    return tables.read_table(path, **PENGUINS)[0]
 
 
 def files_in(directory: Path) -> list[str]:
@@ -154,7 +162,7 @@ def test_empty_csv_names_the_file_and_says_it_is_empty(tmp_path):
     empty = tmp_path / "penguins.csv"
     empty.write_text("")
     with pytest.raises(WorkflowInputError) as info:
-        penguins.prepare(str(empty))
+        prepare_penguins(str(empty))
     assert str(info.value) == f"{empty}: the file is empty; expected a CSV with a header row"
 
 
@@ -162,13 +170,13 @@ def test_header_only_csv_says_there_are_no_rows(tmp_path):
     header_only = tmp_path / "penguins.csv"
     header_only.write_text("species,bill_length_mm,bill_depth_mm,flipper_length_mm,body_mass_g\n")
     with pytest.raises(WorkflowInputError, match=rf"^{header_only}: the CSV has a header but no data rows$"):
-        penguins.prepare(str(header_only))
+        prepare_penguins(str(header_only))
 
 
 def test_missing_target_column_is_named_with_the_columns_found(tmp_path):
     path = raw_penguins(tmp_path, species=None)
     with pytest.raises(WorkflowInputError) as info:
-        penguins.prepare(str(path))
+        prepare_penguins(str(path))
     message = str(info.value)
     assert message.startswith(f"{path}: missing column(s) ['species']")
     assert "the file has ['island', 'bill_length_mm'" in message  # what IS there, to spot a renamed column
@@ -179,7 +187,7 @@ def test_non_numeric_feature_names_file_column_value_and_row(tmp_path):
     values[4] = "tall"
     path = raw_penguins(tmp_path, flipper_length_mm=values)
     with pytest.raises(WorkflowInputError) as info:
-        penguins.prepare(str(path))
+        prepare_penguins(str(path))
     assert str(info.value) == (
         f"{path}: column 'flipper_length_mm' has a non-numeric value 'tall' (data row 5); clean the file or "
         "drop the column"
@@ -190,16 +198,17 @@ def test_rows_with_a_missing_target_are_dropped_but_none_complete_is_an_error(tm
     # the lesson drops incomplete rows (penguins.dropna()); a table where none is complete is refused
     path = raw_penguins(tmp_path, body_mass_g=[np.nan] * 12)
     with pytest.raises(WorkflowInputError, match=rf"^{path}: no row is complete in columns \["):
-        penguins.prepare(str(path))
+        prepare_penguins(str(path))
     species = ["Adelie", None, "Gentoo", "Chinstrap"] * 3
-    assert len(penguins.prepare(str(raw_penguins(tmp_path, species=species)))) == 9
+    assert len(prepare_penguins(str(raw_penguins(tmp_path, species=species)))) == 9
 
 
 @pytest.mark.parametrize(
     "changes, expected",
     [
         ({"species": None}, "missing column(s) ['species']"),
-        ({"bill_depth_mm": ["deep"] * 12}, "column 'bill_depth_mm' has a non-numeric value 'deep' (data row 1)"),
+        ({"bill_depth_mm": ["deep"] + [15.0] * 11},
+         "column 'bill_depth_mm' has a non-numeric value 'deep' (data row 1)"),
     ],
 )
 def test_prepare_script_fails_with_one_console_line_and_writes_nothing(tmp_path, monkeypatch, capsys,
@@ -207,11 +216,11 @@ def test_prepare_script_fails_with_one_console_line_and_writes_nothing(tmp_path,
     raw = raw_penguins(tmp_path, **changes)
     out = tmp_path / "results" / "penguins"
     code, console = run_script(
-        "prepare_penguins", monkeypatch, capsys,
-        input={"raw": str(raw)}, output={"prepared": str(out / "prepared.csv")},
+        "prepare_table", monkeypatch, capsys, input={"raw": str(raw)}, params={"table": PENGUINS},
+        output={"prepared": str(out / "prepared.csv"), "info": str(out / "prepared.json")},
     )
     assert code == 1
-    assert f"ERROR in rule prepare_penguins: {raw}: {expected}" in console
+    assert f"ERROR in rule prepare_table: {raw}: {expected}" in console
     assert "Traceback" not in console
     assert not out.exists() or files_in(out) == []
 
@@ -221,9 +230,10 @@ def test_empty_raw_file_fails_the_prepare_script(tmp_path, monkeypatch, capsys):
     raw.write_text("")
     out = tmp_path / "out"
     code, console = run_script(
-        "prepare_penguins", monkeypatch, capsys, input={"raw": str(raw)}, output={"prepared": str(out / "p.csv")}
+        "prepare_table", monkeypatch, capsys, input={"raw": str(raw)}, params={"table": PENGUINS},
+        output={"prepared": str(out / "p.csv"), "info": str(out / "p.json")},
     )
-    assert code == 1 and f"ERROR in rule prepare_penguins: {raw}: the file is empty" in console
+    assert code == 1 and f"ERROR in rule prepare_table: {raw}: the file is empty" in console
     assert not out.exists()
 
 
@@ -233,7 +243,7 @@ def test_empty_raw_file_fails_the_prepare_script(tmp_path, monkeypatch, capsys):
 def write_split(directory: Path, train: pd.DataFrame) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     train.to_csv(directory / "train.csv", index=False)
-    columns = {"features": penguins.FEATURES, "targets": CLASSES, "task": "classification", "class_names": CLASSES}
+    columns = {"features": FEATURES, "target": "species", "task": "classification", "class_names": CLASSES}
     (directory / "columns.json").write_text(json.dumps(columns))
     return {"train": directory / "train.csv", "columns": directory / "columns.json"}
 
@@ -248,9 +258,7 @@ def split_frame(n: int = 12) -> pd.DataFrame:
             "body_mass_g": rng.uniform(3000, 6000, n),
         }
     )
-    labels = np.arange(n) % 3
-    for i, name in enumerate(CLASSES):
-        frame[name] = (labels == i).astype("float32")
+    frame["species"] = [CLASSES[i % 3] for i in range(n)]
     return frame
 
 
@@ -268,8 +276,8 @@ def train(split: dict, out: Path, spec: dict = SPEC):
     [
         ("body_mass_g", np.nan, "column 'body_mass_g' has a missing (NaN) value in data row 4; missing values must "
                                 "be removed in the prepare step"),
-        ("Gentoo", np.nan, "column 'Gentoo' has a missing (NaN) value in data row 4"),
-        ("Gentoo", "yes", "column 'Gentoo' has a non-numeric value 'yes' (data row 4)"),
+        ("species", "Emperor", r"unknown class(es) ['Emperor']; known: ['Adelie', 'Chinstrap', 'Gentoo']"),
+        ("body_mass_g", np.inf, "column 'body_mass_g' has an infinite value 'inf' in data row 4"),
         ("bill_depth_mm", "12,5", "column 'bill_depth_mm' has a non-numeric value '12,5' (data row 4)"),
     ],
 )
@@ -285,16 +293,16 @@ def test_nan_or_text_in_a_feature_or_target_stops_training_before_it_starts(tmp_
 
 
 def test_split_file_without_a_target_column_is_named(tmp_path):
-    split = write_split(tmp_path / "split", split_frame().drop(columns=["Chinstrap"]))
-    with pytest.raises(WorkflowInputError, match=rf"^{split['train']}: missing column\(s\) \['Chinstrap'\]"):
+    split = write_split(tmp_path / "split", split_frame().drop(columns=["species"]))
+    with pytest.raises(WorkflowInputError, match=rf"^{split['train']}: missing column\(s\) \['species'\]"):
         train(split, tmp_path / "exp")
     assert not (tmp_path / "exp").exists()
 
 
 def test_columns_json_without_a_key_is_named(tmp_path):
     split = write_split(tmp_path / "split", split_frame())
-    split["columns"].write_text(json.dumps({"features": penguins.FEATURES, "task": "classification"}))
-    with pytest.raises(WorkflowInputError, match=rf"^{split['columns']}: key 'targets' is missing$"):
+    split["columns"].write_text(json.dumps({"features": FEATURES, "task": "classification"}))
+    with pytest.raises(WorkflowInputError, match=rf"^{split['columns']}: key\(s\) \['target'\] missing"):
         train(split, tmp_path / "exp")
 
 
@@ -655,7 +663,7 @@ def tabular_eval_inputs(tmp_path: Path, columns: dict) -> dict:
 
 
 def test_classifier_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(tmp_path):
-    inputs = tabular_eval_inputs(tmp_path, {"features": penguins.FEATURES, "targets": CLASSES,
+    inputs = tabular_eval_inputs(tmp_path, {"features": FEATURES, "target": "species",
                                             "task": "classification", "class_names": CLASSES})
     out = inputs["out"]
     with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
@@ -668,7 +676,7 @@ def test_classifier_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(
 
 
 def test_regressor_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(tmp_path):
-    inputs = tabular_eval_inputs(tmp_path, {"features": ["a"], "targets": ["t"], "task": "regression",
+    inputs = tabular_eval_inputs(tmp_path, {"features": ["a"], "target": "t", "task": "regression",
                                             "baseline": "b"})
     out = inputs["out"]
     with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):

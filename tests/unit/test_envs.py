@@ -134,8 +134,8 @@ def test_code_inputs_are_exactly_the_package_files_the_script_reaches(script_rul
     problems = []
     for name, info in script_rules.items():
         reached = {str(p) for p in script_reach(info.script).files()}
-        if name == "download":  # a verified file is defined by its checksum, not by the code that fetched it
-            assert info.code_inputs is None, "download: no code input (see rules/download.smk)"
+        if name in ("download", "fetch_prediction_input"):  # a verified file is its checksum, not the fetching code
+            assert info.code_inputs is None, f"{name}: no code input (see rules/download.smk)"
             continue
         if info.code_inputs is None:
             problems.append(f"rule {name}: no `code=code_inputs(...)` input, script reaches {sorted(reached)}")
@@ -212,11 +212,11 @@ def test_reach_follows_package_imports_and_lazy_imports_of_used_functions():
     """fileio.save_figure imports matplotlib inside the function: only scripts that save figures need it;
     the feature pass does not run the evaluation's modules, nor the plan's."""
     pairplot = script_reach(REPO / "scripts" / "plot_pairplot.py")
-    prepare = script_reach(REPO / "scripts" / "prepare_penguins.py")
+    prepare = script_reach(REPO / "scripts" / "prepare_table.py")
     train = script_reach(REPO / "scripts" / "train_tabular.py")
     features = script_reach(REPO / "scripts" / "extract_features.py")
     assert "matplotlib" in pairplot.third_party and "matplotlib" not in prepare.third_party
-    assert {"dlwf.data.penguins", "dlwf.data.tables", "dlwf.core.fileio", "dlwf.core"} <= prepare.package_modules
+    assert {"dlwf.steps.tables", "dlwf.data.tables", "dlwf.core.fileio", "dlwf.core"} <= prepare.package_modules
     # train_tabular imports dlwf.steps.tabular inside main(); it imports keras, nn.training, nn.builders...
     assert {"dlwf.steps.tabular", "dlwf.nn.training", "dlwf.nn.builders", "dlwf.core.runtime"} <= train.package_modules
     assert {"keras", "tensorflow"} <= train.third_party and "tensorflow" not in prepare.third_party

@@ -36,7 +36,9 @@ def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     p = load(config)
     assert set(p.experiments) == set(config["experiments"])
     dense10 = p.experiments["dense10"]
-    assert (dense10.kind, dense10.mode, dense10.seed, dense10.view) == ("penguins", "single", 2, None)
+    assert (dense10.kind, dense10.task, dense10.mode, dense10.seed, dense10.view) == (
+        "table", "classification", "single", 2, None
+    )
     assert p.experiments["dropout_sweep"].mode == "sweep" and p.experiments["tuning"].mode == "tuner"
     assert p.experiments["transfer"].mode == "transfer" and p.experiments["basel_9y"].view == "basel_9y"
     targets = p.targets()
@@ -138,7 +140,7 @@ def test_whole_numbers_written_for_float_settings_are_the_same_settings(config):
         (lambda c: c["experiments"]["dense10"].update(view="3y"),
          "config key experiments.dense10.view: only experiments on weather datasets have a view"),
         (lambda c: c["experiments"]["dense10"].update(sweep={"arg": "hidden_units", "values": [1]}),
-         "config key experiments.dense10.sweep: only experiments on datasets of kind 'images' support sweep"),
+         "config key experiments.dense10.sweep: only experiments on image datasets support sweep"),
         (lambda c: c["experiments"]["tuning"].update(sweep={"arg": "dropout", "values": [0.1]}),
          "config key experiments.tuning: set either sweep or tuner, not both"),
         (lambda c: c["experiments"]["transfer"].update(tuner=c["experiments"]["tuning"]["tuner"]),

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from dlwf.plan.layout import NOTEBOOK_OF_KIND
 from dlwf.report import notebook as report
 from tests.workflow import REPO
 
@@ -116,11 +117,12 @@ def test_a_failing_notebook_leaves_no_report(tmp_path):
 
 
 KINDS = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())["$defs"]["dataset"]["properties"]["kind"]["enum"]
+NOTEBOOKS = sorted({NOTEBOOK_OF_KIND[kind] for kind in KINDS} | {p.stem for p in (REPO / "notebooks").glob("*.ipynb")})
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_has_a_notebook_that_runs_on_a_dataset_without_experiments(kind, tmp_path):
-    path = REPO / "notebooks" / f"{kind}.ipynb"
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_every_kind_has_a_notebook_that_runs_on_a_dataset_without_experiments(name, tmp_path):
+    path = REPO / "notebooks" / f"{name}.ipynb"
     cells = json.loads(path.read_text())["cells"]
     (parameters,) = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
     names = {}

@@ -1,29 +1,35 @@
-# Episode 2: classify penguin species from four body measurements.
+# Datasets of kind `table`: any CSV/TSV with a target column; the lesson's penguins (episode 2)
+# are one. Prepared (feature and target columns, rows with missing values handled), split
+# (stratified for classification) and explored here; training and evaluation are in tabular.smk.
 
 
-rule prepare_penguins:
+rule prepare_table:
     input:
         raw=from_plan("raw_file"),
-        code=code_inputs("prepare_penguins"),
+        code=code_inputs("prepare_table"),
     output:
         prepared="results/{dataset}/prepared.csv",
+        info="results/{dataset}/prepared.json",
     log:
         "logs/{dataset}/prepare.log",
     benchmark:
         "benchmarks/{dataset}/prepare.tsv"
     wildcard_constraints:
-        dataset=datasets_of("penguins"),
+        dataset=datasets_of("table"),
     conda:
         "../envs/data.yaml"
     threads: 1
+    params:
+        table=from_plan("table_settings"),
     script:
-        "../scripts/prepare_penguins.py"
+        "../scripts/prepare_table.py"
 
 
-rule split_penguins:
+rule split_table:
     input:
         prepared="results/{dataset}/prepared.csv",
-        code=code_inputs("split_penguins"),
+        info="results/{dataset}/prepared.json",
+        code=code_inputs("split_table"),
     output:
         train="results/{dataset}/split/train.csv",
         test="results/{dataset}/split/test.csv",
@@ -33,19 +39,31 @@ rule split_penguins:
     benchmark:
         "benchmarks/{dataset}/split.tsv"
     wildcard_constraints:
-        dataset=datasets_of("penguins"),
+        dataset=alternatives(PLAN.table_ids(validation=False)),
     conda:
         "../envs/data.yaml"
     threads: 1
     params:
-        split=from_plan("split_settings"),
+        split=from_plan("table_split"),
     script:
-        "../scripts/split_penguins.py"
+        "../scripts/split_table.py"
 
 
-rule plot_penguins_pairplot:
+# The same split for tables with `split.validation_size`, which also hold out val.csv.
+use rule split_table as split_table_with_validation with:
+    output:
+        train="results/{dataset}/split/train.csv",
+        val="results/{dataset}/split/val.csv",
+        test="results/{dataset}/split/test.csv",
+        columns="results/{dataset}/split/columns.json",
+    wildcard_constraints:
+        dataset=alternatives(PLAN.table_ids(validation=True)),
+
+
+rule plot_table_pairplot:
     input:
         prepared="results/{dataset}/prepared.csv",
+        info="results/{dataset}/prepared.json",
         code=code_inputs("plot_pairplot"),
     output:
         report(
@@ -60,7 +78,7 @@ rule plot_penguins_pairplot:
     benchmark:
         "benchmarks/{dataset}/pairplot.tsv"
     wildcard_constraints:
-        dataset=datasets_of("penguins"),
+        dataset=datasets_of("table"),
     conda:
         "../envs/plot.yaml"
     threads: 1

@@ -1,0 +1,162 @@
+"""Rules of rules/predict.smk: the lesson's "perform a prediction" and "share the model" steps.
+
+:func:`predict_table` and :func:`predict_images` apply a trained model (loaded from its
+``model.keras`` in safe mode, as anyone it is shared with would) to new inputs and write one
+row per input; :func:`model_card` writes the card that goes with a shared model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import atomic_path, md5sum, read_json, write_csv
+from dlwf.data import tables
+
+
+def _probabilities(outputs: np.ndarray, from_logits: bool) -> np.ndarray:
+    from dlwf.evaluate.metrics import softmax
+
+    return softmax(outputs) if from_logits else outputs
+
+
+def _class_rows(ids: pd.DataFrame, outputs: np.ndarray, class_names: list[str], from_logits: bool) -> pd.DataFrame:
+    probabilities = _probabilities(np.asarray(outputs, dtype=np.float64), from_logits)
+    rows = ids.copy()
+    rows["predicted"] = [class_names[i] for i in probabilities.argmax(axis=1)]
+    for i, name in enumerate(class_names):
+        rows[f"p_{name}"] = probabilities[:, i]
+    return rows
+
+
+def predict_table(settings: dict, model_path: str, columns_json: str, new_csv: str, predictions_out: str,
+                  separator: str | None = None) -> pd.DataFrame:
+    """Predict every row of ``new_csv`` (the training columns, without the target) with the saved model.
+
+    Columns are checked against the training columns: a missing or an unexpected one is named (the
+    target and the id column may be present and are ignored). Writes one row per input row: its id
+    (the id column, else its row number), the predicted class and each class's probability, or
+    the predicted value.
+    """
+    from dlwf.nn.model_io import load_model_checked
+    from dlwf.nn.training import tensors
+
+    columns = tables.load_columns(columns_json)
+    dtype = {c: str for c in columns["categorical_inputs"].values()} or None
+    frame = tables.read_csv_checked(new_csv, separator=separator, dtype=dtype)
+    expected = set(columns["features"])
+    allowed = expected | {columns["target"], columns.get("id_column")}
+    missing = [c for c in columns["features"] if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in allowed]
+    if missing or extra:
+        raise WorkflowInputError(
+            f"{new_csv}: the columns differ from the training columns: missing {missing}, unexpected {extra}; "
+            f"the model takes {columns['features']}"
+        )
+    inputs = tables.model_inputs(frame, columns, new_csv)
+    model = load_model_checked(model_path)
+    outputs = model.predict(tensors(inputs), verbose=0)
+    id_column = columns.get("id_column")
+    if id_column and id_column in frame:
+        ids = pd.DataFrame({id_column: frame[id_column].to_numpy()})
+    else:
+        ids = pd.DataFrame({"row": np.arange(1, len(frame) + 1)})
+    if columns["task"] == "classification":
+        rows = _class_rows(ids, outputs, columns["class_names"], settings["training"]["from_logits"])
+    else:
+        rows = ids.assign(predicted=np.asarray(outputs, dtype=np.float64).reshape(len(frame)))
+    write_csv(rows, predictions_out)
+    print(f"{len(rows)} predictions from {new_csv}")
+    return rows
+
+
+def predict_images(settings: dict, model_path: str, classes_json: str, new_files: list[str], folder: str,
+                   predictions_out: str) -> pd.DataFrame:
+    """Predict the class of every image file of ``new_files`` (under ``folder``) with the saved model.
+
+    Each image is read with Pillow, converted to RGB and resized to the training images' size,
+    as the training images were. Writes one row per file: its path under the folder, the
+    predicted class and each class's probability.
+    """
+    from dlwf.data import image_folder
+    from dlwf.data.images import read_classes, scale
+    from dlwf.nn.model_io import load_model_checked
+
+    classes = read_classes(classes_json)
+    height, width = classes["image_shape"][:2]
+    if not new_files:
+        raise WorkflowInputError(f"{folder}: no image file to predict on")
+    pixels, names = image_folder.read_files(new_files, (height, width), root=folder)
+    model = load_model_checked(model_path)
+    outputs = model.predict(scale(pixels), verbose=0)
+    rows = _class_rows(pd.DataFrame({"file": names}), outputs, classes["class_names"],
+                       settings["training"]["from_logits"])
+    write_csv(rows, predictions_out)
+    print(f"{len(rows)} predictions for the images of {folder}")
+    return rows
+
+
+def model_card(experiment: str, settings: dict, description: str, metrics_json: str, data_json: str,
+               model_file: str, card_out: str) -> str:
+    """Write the model card of a trained model (markdown): what it learned from, what it takes, how
+    well it does against the baseline, and how to load it and predict (the lesson's "share the model")."""
+    record = read_json(metrics_json)
+    data = read_json(data_json)
+    primary, baseline = record["primary_metric"], record.get("baseline") or {}
+    baseline_value = baseline.get(primary["name"])
+    lines = [
+        f"# Model card: {experiment}",
+        "",
+        description or "(no description in the config)",
+        "",
+        "## Data",
+        f"- dataset `{record['dataset']}`; files and md5: "
+        + ", ".join(f"`{name}` {md5}" for name, md5 in record["provenance"]["dataset_md5"].items()),
+        f"- evaluated on `{record['test_set']['file']}` (md5 {record['test_set']['md5']})",
+        "",
+        "## Inputs and outputs",
+    ]
+    if "image_shape" in data:
+        lines += [
+            f"- input: RGB images of {data['image_shape'][0]}x{data['image_shape'][1]} pixels, scaled to [0, 1] "
+            "(pixel value / 255), as an array of shape (N, height, width, 3)",
+            f"- output: one score per class ({'logits' if settings['training']['from_logits'] else 'probabilities'}),"
+            f" in this order: {', '.join(data['class_names'])}",
+        ]
+    else:
+        inputs = f"an array of shape (N, {len(data['numeric'])}) with the columns {', '.join(data['numeric'])}"
+        if data["categorical_inputs"]:
+            inputs = "a dict: 'features' = " + inputs + "; " + "; ".join(
+                f"'{name}' = the text of column `{column}`, shape (N, 1)"
+                for name, column in data["categorical_inputs"].items()
+            )
+        lines.append(f"- input: {inputs} (raw values: any scaling is inside the model)")
+        if data["task"] == "classification":
+            lines.append(f"- output: one probability per class, in this order: {', '.join(data['class_names'])}")
+        else:
+            lines.append(f"- output: the predicted `{data['target']}`")
+    lines += [
+        "",
+        "## Performance",
+        f"- {primary['name']} {primary['value']:.4g} on the test set; baseline ({baseline.get('name', '?')}) "
+        + (f"{baseline_value:.4g}" if baseline_value is not None else "n/a"),
+        f"- {record['n_parameters']:,} parameters, {record['epochs_run']} epochs",
+        f"- settings hash {record['provenance']['config_hash']}, git commit {record['provenance']['git_commit']}",
+        "",
+        "## Use",
+        "```python",
+        "import keras",
+        f'model = keras.models.load_model("{Path(model_file).name}")  # safe mode: standard layers only',
+        "predictions = model.predict(inputs)  # inputs as described above",
+        "```",
+        f"The workflow does this for new data with a `predict:` entry naming `{experiment}` (see the README).",
+        f"model.keras md5: {md5sum(model_file)}",
+        "",
+    ]
+    text = "\n".join(lines)
+    with atomic_path(card_out) as tmp:
+        tmp.write_text(text)
+    return text
