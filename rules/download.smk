@@ -2,13 +2,16 @@
 # The file is update(): Snakemake keeps it (and restores it if the job fails) instead of deleting
 # it before the job, and the script replaces it only by a newly fetched, verified copy; a present
 # copy with the expected md5 is kept, so a rerun works offline. No code input: a verified file
-# is defined by its checksum, not by the code that fetched it. The retry settings and the mirror
+# is defined by its checksum, not by the code that fetched it. A local source file is an input,
+# so editing your own table fetches it again (remote sources are guarded by their md5). The retry settings and the mirror
 # come from the config, not params: they change how the file is fetched, not what it is.
 localrules:
     download,
 
 
 rule download:
+    input:
+        source=from_plan("download_source"),
     output:
         data=update("resources/{dataset}/{filename}"),
         provenance="resources/{dataset}/{filename}.provenance.json",

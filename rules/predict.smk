@@ -2,6 +2,8 @@
 
 
 rule fetch_prediction_input:
+    input:
+        source=from_plan("prediction_source"),
     output:
         data=update("resources/predict/{entry}/{filename}"),
         provenance="resources/predict/{entry}/{filename}.provenance.json",

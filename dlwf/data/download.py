@@ -224,15 +224,17 @@ def update(
 ) -> dict:
     """Make ``dest`` a verified copy of ``source``; return its provenance record.
 
-    The expected md5 is ``md5`` (from the config) or, when that is None, the one recorded in
-    ``lock`` at the first fetch; without either, the fetched file's md5 is recorded in ``lock``.
+    The expected md5 is ``md5`` (from the config) or, when that is None and the canonical source
+    is remote, the one recorded in ``lock`` at the first fetch; without either, the fetched file's
+    md5 is recorded in ``lock``. A local source (yours to edit) gets no lock.
     A present ``dest`` with the expected md5 is kept and nothing is fetched (``kept: True``), so
     a rerun works offline; otherwise the file is fetched (``fetch_settings``: attempts, backoff,
     timeout) and replaces ``dest`` only once verified. A present file that matches nothing is
     left untouched when the fetch fails.
     """
     dest = Path(dest)
-    locked = read_lock(lock) if md5 is None else None
+    remote = is_remote(canonical_url or source)
+    locked = read_lock(lock) if md5 is None and remote else None
     expected = md5 or (locked["md5"] if locked else None)
     origin = "config/config.yaml"
     if md5 is None and locked:
@@ -243,7 +245,7 @@ def update(
                 "md5_verified": True, "bytes": dest.stat().st_size, "kept": True}
     record = fetch(source, dest, md5=expected, log=log, md5_origin=origin, **fetch_settings)
     record["kept"] = False
-    if md5 is None and locked is None:
+    if md5 is None and locked is None and remote:
         write_json(
             {"file": dest.name, "md5": record["md5"], "url": canonical_url or source,
              "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")},

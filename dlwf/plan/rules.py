@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 from dlwf.core.base_model import weights_path
@@ -18,6 +19,14 @@ from dlwf.core.fileio import folder_files
 from . import layout
 from .code import workflow_file
 from .experiments import canonical
+
+
+def local_file(url: str) -> list[str]:
+    """[path] of a plain path or file:// URL (relative to the working directory), [] for other sources."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme == "file":
+        return [urllib.request.url2pathname(parsed.path)]
+    return [url] if parsed.scheme == "" else []
 
 
 class RuleInputs:
@@ -41,6 +50,11 @@ class RuleInputs:
 
     def download_md5(self, dataset: str, filename: str, **_) -> str | None:
         return self.file_entry(dataset, filename)["md5"]
+
+    def download_source(self, dataset: str, filename: str, **_) -> list[str]:
+        """A local source file (plain path or file:// URL) as the download's input: editing it fetches it
+        again and reruns what depends on it. Remote sources are no input (their md5 guards them)."""
+        return local_file(self.download_url(dataset, filename))
 
     def _pick(self, dataset: str, keys, block: str | None = None) -> dict:
         spec = self.datasets[dataset].spec
@@ -179,6 +193,10 @@ class RuleInputs:
 
     def prediction_md5(self, entry: str, **_) -> str | None:
         return self._entry(entry)["md5"]
+
+    def prediction_source(self, entry: str, **_) -> list[str]:
+        """A local `url` of a `predict` entry as an input: a changed file reruns the prediction."""
+        return local_file(self.prediction_url(entry))
 
     def prediction_input_name(self, entry: str) -> str:
         """The file name of a fetched `url` input: the URL's own, if it is a plain file name."""

@@ -219,7 +219,7 @@ def test_bad_raw_csv_fails_prepare_naming_the_file(tmp_path):
     raw_md5 = md5(raw)
     code, console = run(workdir, "results/penguins/prepared.csv")
     assert code != 0
-    assert ("ERROR in rule prepare_penguins: resources/penguins/penguins.csv: missing column(s) ['species']; "
+    assert ("ERROR in rule prepare_table: resources/penguins/penguins.csv: missing column(s) ['species']; "
             "the file has ['island', 'bill_length_mm'") in console
     assert "Traceback" not in console
     assert not (workdir / "results/penguins/prepared.csv").exists()

@@ -107,7 +107,7 @@ def test_editing_package_code_reruns_dependent_rules_only(penguins_run):
     plots.write_text(plots.read_text() + "\n# edited\n")
     jobs = planned_jobs(workdir, "--configfile", str(overlay))
     # the report shows the figures, so it is rebuilt too; nothing that trains or evaluates reruns
-    assert set(jobs) == {"plot_penguins_pairplot", "plot_training_curves", "plot_confusion_matrix", "report_dataset",
+    assert set(jobs) == {"plot_table_pairplot", "plot_training_curves", "plot_confusion_matrix", "report_dataset",
                          "all"}
 
 

@@ -159,7 +159,7 @@ def test_editing_a_notebook_reruns_only_that_report(run):
 
 def test_new_raw_data_rerun_the_dataset_its_report_and_the_leaderboard_only(run):
     workdir, args, _ = run
-    chain = {"prepare_penguins": 1, "split_penguins": 1, "plot_penguins_pairplot": 1, "train_tabular": 2,
+    chain = {"prepare_table": 1, "split_table": 1, "plot_table_pairplot": 1, "train_tabular": 2,
              "evaluate_classifier": 2, "plot_training_curves": 2, "plot_confusion_matrix": 2,
              "report_dataset": 1, "leaderboard": 1, "all": 1}
 

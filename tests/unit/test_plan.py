@@ -265,3 +265,114 @@ def test_the_order_of_keys_in_the_config_changes_nothing(config):
     assert repr(after.report_parameters("weather")) == repr(before.report_parameters("weather"))
     assert repr(after.leaderboard_entries()) == repr(before.leaderboard_entries())
     assert after.targets() == before.targets() and list(after.experiments) == sorted(after.experiments)
+
+
+# ------------------------------------------------------------------ your own data (kinds table and image_folder)
+
+
+CONTRACT = """
+datasets:
+  wine:
+    kind: table
+    files: [{name: wine.csv, url: /data/wine.csv}]
+    target: cultivar
+    task: classification
+  photos:
+    kind: image_folder
+    path: /data/photos          # photos/<class>/<image files>
+    image_size: [32, 32]
+    test_size: 0.2
+experiments:
+  wine_dense:
+    dataset: wine
+    model: {builder: dense, args: {hidden_units: [16], normalize: true}}
+    training: {epochs: 60}
+  photos_cnn:
+    dataset: photos
+    model: {builder: cnn, args: {conv_layers: 2, dense_units: [50]}}
+    training: {epochs: 5}
+predict:
+  wine_new: {experiment: wine_dense, url: /data/wine_new.csv}
+  photos_new: {experiment: photos_cnn, path: /data/new_photos}
+"""
+
+
+def contract_config(tmp_path) -> dict:
+    """The issue's config contract merged into the default config, with its folders under tmp_path."""
+    import yaml
+
+    text = CONTRACT.replace("/data/", f"{tmp_path}/").replace("    test_size: 0.2\n", "    split: {test_size: 0.2}\n")
+    overlay = yaml.safe_load(text)
+    config = default_config()
+    config["datasets"].update(overlay["datasets"])
+    config["experiments"].update(overlay["experiments"])
+    config["predict"] = overlay["predict"]
+    (tmp_path / "photos" / "cat").mkdir(parents=True)
+    (tmp_path / "photos" / "cat" / "1.png").write_bytes(b"png")
+    (tmp_path / "photos" / ".DS_Store").write_bytes(b"junk")
+    return config
+
+
+def test_the_issues_config_contract_plans_the_experiments_predictions_and_model_cards(tmp_path):
+    p = load(contract_config(tmp_path))
+    wine, photos = p.experiments["wine_dense"], p.experiments["photos_cnn"]
+    # training settings left out come from the task
+    assert (wine.training["loss"], wine.training["metrics"], wine.model["args"]["output_activation"]) == (
+        "categorical_crossentropy", ["accuracy"], "softmax"
+    )
+    assert (photos.training["loss"], photos.training["from_logits"], photos.training["validation"]) == (
+        "sparse_categorical_crossentropy", True, "test"
+    )
+    targets = p.targets()
+    assert "results/wine/wine_dense/predictions/wine_new.csv" in targets
+    assert "results/photos/photos_cnn/predictions/photos_new.csv" in targets
+    assert "results/wine/wine_dense/model_card.md" in targets and "results/wine/prepared.json" in targets
+    assert p.raw_files("photos") == [str(tmp_path / "photos" / "cat" / "1.png")]  # hidden files are not data
+    assert p.prediction_inputs(entry="wine_new") == {"new": ["resources/predict/wine_new/wine_new.csv"]}
+    assert p.report_notebook(dataset="photos").endswith("notebooks/images.ipynb")
+    assert p.report_notebook(dataset="wine").endswith("notebooks/table.ipynb")
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (lambda c: c["datasets"]["wine"].pop("task"), "config key datasets.wine: 'task' is a required property"),
+        (lambda c: c["datasets"]["wine"].update(views={"v": {}}),
+         "config key datasets.wine.views: not used by datasets of kind 'table'"),
+        (lambda c: c["experiments"]["wine_dense"]["training"].update(validation="val"),
+         "config key experiments.wine_dense.training.validation: 'val' needs a validation split"),
+        (lambda c: c["experiments"]["wine_dense"]["training"].update(loss="mse"),
+         "config key experiments.wine_dense.training.loss: the table's classes are one-hot encoded targets"),
+        (lambda c: c["datasets"]["wine"].update(task="regression")
+         or c["experiments"]["wine_dense"]["model"]["args"].update(output_activation="softmax"),
+         "config key experiments.wine_dense.model.args.output_activation: a regression's output is linear"),
+        (lambda c: c["experiments"]["wine_dense"]["model"]["args"].update(output_activation=None),
+         "config key experiments.wine_dense.model.args.output_activation: None with training.from_logits False"),
+        (lambda c: c["predict"]["wine_new"].update(path="/x", url=None) or c["predict"]["wine_new"].pop("url"),
+         "config key predict.wine_new: 'wine_dense' learns from a table; give the new rows as `url`"),
+        (lambda c: c["predict"]["photos_new"].update(experiment="nope"),
+         "config key predict.photos_new.experiment: unknown experiment 'nope'"),
+        (lambda c: c["datasets"]["photos"].update(files=[{"name": "p.zip", "url": "/p.zip"}]),
+         "config key datasets.photos"),
+        (lambda c: c["datasets"]["photos"].pop("image_size"),
+         "config key datasets.photos: 'image_size' is a required property"),
+    ],
+)
+def test_own_data_problems_name_their_key(tmp_path, change, expected):
+    config = contract_config(tmp_path)
+    change(config)
+    assert any(expected in p for p in problems_of(config)), problems_of(config)
+
+
+@pytest.mark.parametrize("example", sorted((REPO / "config" / "examples").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_example_config_is_valid(example, config, tmp_path):
+    """config/examples/*.yaml are complete: merged into the default config (as --configfile does) they load."""
+    import yaml
+
+    overlay = yaml.safe_load(example.read_text().replace("/data/", f"{tmp_path}/"))
+    for kind in ("datasets", "experiments", "predict"):
+        config.setdefault(kind, {}).update(overlay.get(kind, {}))
+    for folder in ("photos/cat", "photos/dog", "new_photos"):
+        (tmp_path / folder).mkdir(parents=True, exist_ok=True)
+    p = load(config)
+    assert set(overlay["experiments"]) <= set(p.experiments)
