@@ -22,11 +22,12 @@ from .experiments import canonical
 
 
 def local_file(url: str) -> list[str]:
-    """[path] of a plain path or file:// URL (relative to the working directory), [] for other sources."""
+    """[path] of an existing file named by a plain path or file:// URL (relative to the working
+    directory); [] for other sources and missing files (whose fetch then fails naming them, without
+    stopping the rest of the workflow)."""
     parsed = urllib.parse.urlparse(url)
-    if parsed.scheme == "file":
-        return [urllib.request.url2pathname(parsed.path)]
-    return [url] if parsed.scheme == "" else []
+    path = urllib.request.url2pathname(parsed.path) if parsed.scheme == "file" else url if not parsed.scheme else None
+    return [path] if path and Path(path).is_file() else []
 
 
 class RuleInputs:

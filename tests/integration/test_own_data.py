@@ -68,7 +68,8 @@ def write_data(data, shared_data):
         folder.mkdir(parents=True)
         for i, j in enumerate(np.flatnonzero(labels == index)[:30]):
             Image.fromarray(images[j]).save(folder / f"{i:02d}.png")
-    Image.fromarray(images[np.flatnonzero(labels == 0)[40]]).convert("L").save(data / "photos" / "airplane" / "grey.png")
+    grey = Image.fromarray(images[np.flatnonzero(labels == 0)[40]]).convert("L")
+    grey.save(data / "photos" / "airplane" / "grey.png")
     (data / "photos" / "bird" / "broken.png").write_bytes(b"this is not a PNG file")
     (data / "new_photos").mkdir()
     for i, j in enumerate(np.flatnonzero(labels < 3)[200:206]):
@@ -141,7 +142,8 @@ def test_tables_keep_their_columns_split_and_classes(run):
     assert columns["class_names"] == ["class_0", "class_1", "class_2"]
     cancer = json.loads((workdir / "results/breast_cancer/split/columns.json").read_text())
     assert "patient" not in cancer["features"] and cancer["id_column"] == "patient"
-    sizes = {p: len(pd.read_csv(workdir / f"results/breast_cancer/split/{p}.csv", sep=",")) for p in ("train", "val", "test")}
+    split = workdir / "results/breast_cancer/split"
+    sizes = {part: len(pd.read_csv(split / f"{part}.csv")) for part in ("train", "val", "test")}
     assert sizes == {"train": 341, "val": 114, "test": 114}
     classes = json.loads((workdir / "results/photos/prepared/classes.json").read_text())
     assert classes["class_names"] == CLASSES and classes["image_shape"] == [32, 32, 3]
