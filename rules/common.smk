@@ -27,7 +27,6 @@ wildcard_constraints:
     experiment=alternatives(PLAN.experiments),
     filename=alternatives(PLAN.file_names()),
     view=alternatives(PLAN.view_ids()),
-    point=alternatives(PLAN.sweep_point_ids()),
     base=alternatives(PLAN.base_ids()),
     entry=alternatives(PLAN.prediction_entries()),
 

@@ -109,37 +109,11 @@ rule train_image_classifier:
         "../scripts/train_image_classifier.py"
 
 
-# One job per value: the values train in parallel (--cores, or one SLURM job each).
-rule train_sweep_point:
-    input:
-        unpack(from_plan("prepared_images")),
-        code=code_inputs("train_sweep_point"),
-    output:
-        model="results/{dataset}/{experiment}/{point}/model.keras",
-        history="results/{dataset}/{experiment}/{point}/history.csv",
-        evaluation="results/{dataset}/{experiment}/{point}/evaluation.json",
-    log:
-        "logs/{dataset}/{experiment}/{point}/train.log",
-    benchmark:
-        "benchmarks/{dataset}/{experiment}/{point}/train.tsv"
-    wildcard_constraints:
-        experiment=experiments_of(IMAGE_KINDS, ["sweep"]),
-    conda:
-        "../envs/tensorflow.yaml"
-    threads: config["train_threads"]
-    resources:
-        mem_mb=4000,
-        gpu=1,
-    params:
-        settings=from_plan("sweep_point_settings"),
-        arg=from_plan("sweep_arg"),
-    script:
-        "../scripts/train_sweep_point.py"
-
-
+# The lesson's dropout sweep is a grid (rules/grids.smk) whose points train like any image
+# experiment; this rule adds the lesson's table and plot of the final validation loss per value.
 rule aggregate_sweep:
     input:
-        unpack(from_plan("sweep_results")),
+        unpack(from_plan("grid_results")),
         unpack(from_plan("prepared_images")),
         raw=from_plan("raw_files"),
         code=code_inputs("aggregate_sweep"),
@@ -165,7 +139,7 @@ rule aggregate_sweep:
     benchmark:
         "benchmarks/{dataset}/{experiment}/aggregate_sweep.tsv"
     wildcard_constraints:
-        experiment=experiments_of(IMAGE_KINDS, ["sweep"]),
+        experiment=alternatives(PLAN.sweep_ids()),
     conda:
         "../envs/plot.yaml"
     threads: 1

@@ -1,4 +1,4 @@
-"""Table and plots of a sweep: final validation loss per value (the lesson's lineplot), metrics.json."""
+"""The lesson's sweep: final validation loss per value (table and lineplot), loss curves, metrics.json."""
 
 from pathlib import Path
 
@@ -9,7 +9,7 @@ from dlwf.steps import images
 
 def main(snakemake):
     i, out = snakemake.input, snakemake.output
-    images.aggregate_sweep(snakemake.wildcards.experiment, snakemake.params.settings, list(i.evaluations),
+    images.aggregate_sweep(snakemake.wildcards.experiment, snakemake.params.settings, list(i.metrics),
                            list(i.histories), str(Path(i.classes).parent), list(i.raw), out.table, out.plot,
                            out.curves, out.metrics)
 

@@ -67,8 +67,8 @@ class Plan(RuleInputs):
         ]
 
     def model_experiment_ids(self) -> list[str]:
-        """Ids of the experiments with one model.keras (all but sweeps): they get a model card."""
-        return [e.id for e in self.experiments.values() if e.mode != "sweep"]
+        """Ids of the experiments with one model.keras (all but grids, whose points have one each)."""
+        return [e.id for e in self.experiments.values() if e.mode != "grid"]
 
     def prediction_entries(self) -> list[str]:
         return sorted(self.config["predict"])
@@ -91,8 +91,13 @@ class Plan(RuleInputs):
         """Every view id of the weather datasets."""
         return sorted({v for d in self.dataset_ids(["weather"]) for v in self.datasets[d].spec["views"]})
 
-    def sweep_point_ids(self) -> list[str]:
-        return sorted({p for e in self.experiments.values() if e.mode == "sweep" for p in layout.sweep_points(e)})
+    def sweep_ids(self) -> list[str]:
+        """Ids of the grids that are the lesson's sweeps (they also get its table and plot)."""
+        return [e.id for e in self.experiments.values() if e.mode == "grid" and e.sweep]
+
+    def grid_points(self, experiment: str) -> list[Experiment]:
+        """The points of a grid experiment, in the grid's order."""
+        return [e for e in self.experiments.values() if e.grid_of == experiment]
 
     def base_ids(self) -> list[str]:
         return sorted({layout.transfer_base_id(e) for e in self.experiments.values() if e.mode == "transfer"})
@@ -136,8 +141,13 @@ class Plan(RuleInputs):
         return outputs
 
     def metrics_files(self) -> list[str]:
-        """metrics.json of every enabled experiment of every enabled dataset (the leaderboard's rows)."""
-        return [p for d in self.datasets for p in self.dataset_outputs(d) if Path(p).name == "metrics.json"]
+        """metrics.json of every trained run of every enabled dataset (the leaderboard's rows): each
+        grid point has its row (a sweep's own metrics.json, its best point, is not repeated)."""
+        grids = {layout.experiment_dir(e) for e in self.experiments.values() if e.mode == "grid"}
+        return [
+            p for d in self.datasets for p in self.dataset_outputs(d)
+            if Path(p).name == "metrics.json" and str(Path(p).parent) not in grids
+        ]
 
     def targets(self) -> list[str]:
         """What `snakemake` builds by default: enabled datasets, their reports and the leaderboard."""
@@ -168,6 +178,7 @@ class Plan(RuleInputs):
                 "mode": exp.mode,
                 "view": exp.view,
                 "repeat_of": exp.repeat_of,
+                "grid_of": exp.grid_of,
                 "files": layout.own_files(exp, outputs),
             }
             for exp in self.enabled_experiments(dataset)

@@ -6,8 +6,6 @@ messages (empty when all is well), so :func:`dlwf.plan.load` reports every probl
 
 from __future__ import annotations
 
-import jsonschema
-
 from .config import load_schema
 from .experiments import RESERVED_IDS, Dataset, Experiment
 
@@ -108,9 +106,12 @@ def views(datasets: dict[str, Dataset], experiments: dict[str, Experiment]) -> l
 
 
 def modes(experiments: dict[str, Experiment]) -> list[str]:
-    """sweep, tuner and base_model: only on image datasets, and one of them per experiment."""
+    """sweep, tuner and base_model are for image datasets (a grid is for any); a tuner searches its
+    own grid, so it goes with neither a grid nor a frozen base."""
     problems = []
     for exp in _configured(experiments):
+        if exp.grid_of:
+            continue  # a point is checked as the grid's block
         given = [key for key in ("sweep", "tuner", "base_model") if getattr(exp, key) is not None]
         for key in given:
             if exp.kind not in ("images", "image_folder"):
@@ -119,15 +120,13 @@ def modes(experiments: dict[str, Experiment]) -> list[str]:
                     f"config key {exp.key}.{key}: only experiments on image datasets {what}; "
                     f"dataset {exp.dataset!r} is of kind {exp.kind!r}"
                 )
-        if len(given) > 1:
-            if "base_model" in given:
-                search = next(key for key in given if key != "base_model")
-                problems.append(
-                    f"config key {exp.key}.{search}: a transfer experiment (base_model) trains one head on the "
-                    "cached features; remove one of the two"
-                )
-            else:
-                problems.append(f"config key {exp.key}: set either sweep or tuner, not both")
+        if exp.tuner is not None and exp.base_model is not None:
+            problems.append(
+                f"config key {exp.key}.tuner: a transfer experiment (base_model) trains one head on the cached "
+                "features; remove one of the two (a grid over the head's settings works)"
+            )
+        if exp.tuner is not None and exp.grid is not None:
+            problems.append(f"config key {exp.key}: set either {'sweep' if exp.sweep else 'grid'} or tuner, not both")
     return problems
 
 
@@ -230,32 +229,19 @@ def _args_schema(builder: str) -> dict:
     return {**schema["$defs"][f"{builder}_args"], "$defs": schema["$defs"]}
 
 
-def _arg_problems(builder: str, args: dict, key: str, what: str) -> list[str]:
-    validator = jsonschema.Draft202012Validator(_args_schema(builder))
-    problems = []
-    for error in validator.iter_errors(args):
-        name = ".".join(map(str, error.absolute_path))
-        problems.append(f"config key {key}: {what}: model.args.{name or '?'}: {error.message}")
-    return problems
-
-
 def searches(experiments: dict[str, Experiment]) -> list[str]:
     """A sweep varies a builder argument over valid values; a tuner searches builder arguments."""
     problems = []
     for exp in _configured(experiments):
         builder = exp.model["builder"]
         known = set(_args_schema(builder)["properties"])
-        if exp.sweep is not None:
+        if exp.sweep is not None and not exp.grid_of:
             arg = exp.sweep["arg"]
             if arg not in known:
                 problems.append(
                     f"config key {exp.key}.sweep.arg: {arg!r} is not an argument of builder {builder!r}; "
                     f"its arguments: {sorted(known)}"
                 )
-            else:
-                for value in exp.sweep["values"]:
-                    args = {**exp.model["args"], arg: value}
-                    problems += _arg_problems(builder, args, f"{exp.key}.sweep.values", f"value {value!r}")
         if exp.tuner is not None:
             for name, space in exp.tuner["hyperparameters"].items():
                 where = f"config key {exp.key}.tuner.hyperparameters.{name}"
@@ -286,7 +272,7 @@ def base_models(experiments: dict[str, Experiment]) -> list[str]:
 
 
 def _configured(experiments: dict[str, Experiment]):
-    """The configured experiments (repeats share their block, so they are checked once)."""
+    """The experiments to check: configured ones and grid points (repeats share their block)."""
     return [exp for exp in experiments.values() if exp.repeat_of is None]
 
 
@@ -297,4 +283,5 @@ def run_all(raw: dict, config: dict, datasets: dict[str, Dataset], experiments: 
     problems += views(datasets, experiments) + validation_splits(datasets, experiments)
     for check in (modes, builders, task_fit, searches, base_models):
         problems += check(experiments)
-    return problems + predictions(config, experiments)
+    problems += predictions(config, experiments)
+    return list(dict.fromkeys(problems))  # a grid's points share its block: one message per problem

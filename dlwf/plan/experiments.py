@@ -10,11 +10,16 @@ reworded description, a reordered overlay or a default written out changes nothi
 from __future__ import annotations
 
 import copy
+import itertools
+import json
+import re
 from dataclasses import dataclass, field
+
+from .config import DefaultFillingValidator, load_schema
 
 # Directory names the workflow itself uses inside results/<dataset>/.
 RESERVED_IDS = frozenset({"split", "prepared", "exploration", "views", "features"})
-MODES = ("single", "sweep", "tuner", "transfer")
+MODES = ("single", "grid", "tuner", "transfer")
 TABLE_KINDS = ("table", "weather")  # trained on split CSV files (rules/tabular.smk)
 IMAGE_KINDS = ("images", "image_folder")  # trained on prepared image arrays (rules/images.smk)
 
@@ -89,9 +94,11 @@ class Dataset:
 class Experiment:
     """One entry of ``experiments`` (or one repeat of it), with defaults filled in.
 
-    ``mode`` says how it trains: 'single' (one model), 'sweep' (one model per value of a builder
-    argument), 'tuner' (a keras-tuner grid search) or 'transfer' (a head on a frozen base).
-    ``repeat_of`` names the experiment whose extra seed this is (None for a configured one).
+    ``mode`` says how it trains: 'single' (one model), 'grid' (one run per point of a grid of
+    settings, the lesson's dropout sweep among them: the points are experiments of their own, with
+    ids '<grid>/<point>'), 'tuner' (a keras-tuner grid search) or 'transfer' (a head on a frozen
+    base). ``repeat_of`` names the experiment whose extra seed this is; ``grid_of`` the grid a
+    point belongs to, and ``point`` its values (setting path -> value).
     """
 
     id: str
@@ -110,43 +117,96 @@ class Experiment:
     sweep: dict | None = field(default=None, repr=False)
     tuner: dict | None = field(default=None, repr=False)
     base_model: dict | None = field(default=None, repr=False)
+    grid: dict | None = field(default=None, repr=False)
+    grid_of: str | None = None
+    point: dict | None = field(default=None, repr=False)
 
     @property
     def key(self) -> str:
         """The config key of the block this experiment comes from (for messages)."""
-        return f"experiments.{self.repeat_of or self.id}"
+        return f"experiments.{self.repeat_of or self.grid_of or self.id}"
 
     def settings(self) -> dict:
         """Everything that determines this experiment's results, canonical (see the module docstring).
 
-        Not in it: description, enabled, repeats (and which experiment a repeat belongs to).
+        Not in it: description, enabled, repeats (and which experiment a repeat belongs to). A grid
+        point's settings have its values set and no grid: adding a value to a grid changes nothing
+        for the other points.
         """
         settings = {"dataset": self.dataset, "seed": self.seed, "model": self.model, "training": self.training}
-        for key in ("view", "sweep", "tuner", "base_model"):
+        for key in ("view", "sweep", "tuner", "base_model", "grid"):
             if getattr(self, key) is not None:
                 settings[key] = getattr(self, key)
         return canonical(settings)
 
-    def point_settings(self, value) -> dict:
-        """The settings of the sweep's model for one ``value``: the argument set, the sweep left out.
-
-        Adding a value to the sweep does not change the settings (and so the results) of the others.
-        """
-        settings = self.settings()
-        settings.pop("sweep")
-        settings["model"]["args"][self.sweep["arg"]] = canonical(value)
-        return settings
-
 
 def mode_of(spec: dict) -> str:
     """Return how an experiment block trains (see :class:`Experiment`)."""
+    if "sweep" in spec or "grid" in spec:
+        return "grid"
     if "base_model" in spec:
         return "transfer"
-    if "sweep" in spec:
-        return "sweep"
     if "tuner" in spec:
         return "tuner"
     return "single"
+
+
+def grid_of(spec: dict) -> dict[str, list]:
+    """The grid of an experiment block: its `grid`, or the one-dimensional grid of its `sweep`."""
+    if "sweep" in spec:
+        return {f"model.args.{spec['sweep']['arg']}": list(spec["sweep"]["values"])}
+    return spec["grid"]
+
+
+def _text(value) -> str:
+    if isinstance(value, list | tuple):
+        return "-".join(_text(v) for v in value)
+    return json.dumps(value) if isinstance(value, dict) else str(value)
+
+
+def point_names(grid: dict[str, list]) -> list[tuple[str, dict]]:
+    """(directory name, {path: value}) of every point of the grid's cartesian product, in order.
+
+    A name is '<last part of the path>_<value>' per setting, joined by '__' (dropout_0.2, or
+    hidden_units_16-8__learning_rate_0.01); a name that would be unreadable or clash is 'point_<n>'.
+    """
+    paths = list(grid)
+    points = [dict(zip(paths, values, strict=True)) for values in itertools.product(*grid.values())]
+    names = []
+    for values in points:
+        name = "__".join(f"{path.rsplit('.', 1)[-1]}_{_text(v)}" for path, v in values.items())
+        names.append(re.sub(r"[^A-Za-z0-9._-]", "-", name))
+    readable = len(set(names)) == len(names) and all(len(n) <= 80 for n in names)
+    width = len(str(len(points)))
+    return [(name if readable else f"point_{i:0{width}d}", values)
+            for i, (name, values) in enumerate(zip(names, points, strict=True), start=1)]
+
+
+def set_path(spec: dict, path: str, value) -> None:
+    """Set the dotted setting ``path`` of an experiment block to ``value`` (creating empty blocks)."""
+    *parents, last = path.split(".")
+    node = spec
+    for part in parents:
+        if not isinstance(node.get(part), dict):
+            node[part] = {}
+        node = node[part]
+    node[last] = copy.deepcopy(value)
+
+
+def _point_problems(name: str, spec: dict, point: dict, where: str) -> list[str]:
+    """Schema problems of a grid point's block (its values set), named by the grid's key."""
+    schema = load_schema()
+    validator = DefaultFillingValidator({**schema["$defs"]["experiment"], "$defs": schema["$defs"]})
+    problems = []
+    for error in validator.iter_errors(spec):
+        inner = ".".join(map(str, error.absolute_path)) or "?"
+        shown = ", ".join(f"{v!r}" for v in point.values())
+        if error.validator == "additionalProperties":
+            message = f"{sorted(set(error.instance) - set(error.schema.get('properties', {})))} unknown"
+        else:
+            message = error.message
+        problems.append(f"config key experiments.{name}.{where}: value {shown}: {inner}: {message}")
+    return problems
 
 
 def make_datasets(config: dict) -> dict[str, Dataset]:
@@ -173,6 +233,7 @@ def with_task_defaults(spec: dict, dataset: Dataset) -> tuple[dict, dict]:
 
 
 def _experiment(name: str, spec: dict, dataset: Dataset, **overrides) -> Experiment:
+    """An Experiment of an experiment block (defaults filled in); ``overrides`` set its other fields."""
     model, training = with_task_defaults(spec, dataset)
     values = dict(
         id=name,
@@ -209,6 +270,30 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
         if spec["dataset"] not in datasets:
             continue
         dataset = datasets[spec["dataset"]]
+        if "grid" in spec or "sweep" in spec:
+            grid = grid_of(spec)
+            if "grid" in spec and "sweep" in spec:
+                problems.append(f"config key experiments.{name}: set either sweep or grid, not both")
+                continue
+            if spec["repeats"] > 1:
+                problems.append(
+                    f"config key experiments.{name}.repeats: a grid repeats nothing by itself; put the seeds in "
+                    "the grid instead (grid: {seed: [1, 2, 3]})"
+                )
+                continue
+            experiments[name] = _experiment(name, spec, dataset, grid=canonical(grid))
+            where = "sweep.values" if "sweep" in spec else "grid"
+            for point, values in point_names(grid):
+                block = {k: v for k, v in copy.deepcopy(spec).items() if k not in ("grid", "sweep")}
+                for path, value in values.items():
+                    set_path(block, path, value)
+                found = _point_problems(name, block, values, where)
+                if found:
+                    problems += found
+                    continue
+                point_id = f"{name}/{point}"
+                experiments[point_id] = _experiment(point_id, block, dataset, grid_of=name, point=values)
+            continue
         experiments[name] = _experiment(name, spec, dataset)
         for offset in range(1, spec["repeats"]):
             seed = spec["seed"] + offset

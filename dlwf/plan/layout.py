@@ -30,6 +30,7 @@ MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", 
                "model_card.md"]
 CLASSIFIER_FILES = MODEL_FILES + ["confusion_matrix.csv", "confusion_matrix.png"]
 REGRESSOR_FILES = MODEL_FILES + ["predicted_vs_true_train.png", "predicted_vs_true_test.png"]
+GRID_FILES = ["grid.csv", "grid.png"]
 SWEEP_FILES = ["sweep.csv", "sweep_val_loss.png", "sweep_curves.png", "metrics.json"]
 TUNER_FILES = ["trials.csv", "trials_history.csv"]
 REPEAT_FILES = ["repeats.csv", "repeats.json"]
@@ -78,11 +79,6 @@ def prepared_images(dataset: str) -> dict[str, str]:
     return files
 
 
-def sweep_points(exp: Experiment) -> dict[str, object]:
-    """Directory name ``<arg>_<value>`` -> value, per value of the experiment's sweep (config order)."""
-    return {f"{exp.sweep['arg']}_{v}": v for v in exp.sweep["values"]}
-
-
 def transfer_base_id(exp: Experiment) -> str:
     """'<name>_<hash of base_model>': experiments with the same base share its features."""
     return base_id(exp.base_model)
@@ -109,8 +105,8 @@ def features_benchmark(exp: Experiment) -> str:
 def experiment_outputs(exp: Experiment) -> list[str]:
     """Every final file of one experiment, by its task, its dataset's kind and its mode."""
     d = experiment_dir(exp)
-    if exp.mode == "sweep":
-        names = SWEEP_FILES
+    if exp.mode == "grid":  # its points are experiments of their own
+        names = GRID_FILES + (SWEEP_FILES if exp.sweep else [])
     else:
         names = REGRESSOR_FILES if exp.task == "regression" else CLASSIFIER_FILES
         names = names + (TUNER_FILES if exp.mode == "tuner" else [])

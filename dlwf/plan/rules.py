@@ -119,22 +119,17 @@ class RuleInputs:
     def split_files(self, experiment: str, **_) -> dict[str, str]:
         return layout.split_files(self.experiments[experiment])
 
-    def sweep_point_settings(self, experiment: str, point: str, **_) -> dict:
-        """The settings of one sweep point: its value set, the sweep block left out."""
-        exp = self.experiments[experiment]
-        return exp.point_settings(layout.sweep_points(exp)[point])
-
     def sweep_arg(self, experiment: str, **_) -> str:
         return self.experiments[experiment].sweep["arg"]
 
-    def sweep_results(self, experiment: str, **_) -> dict[str, list[str]]:
-        """Every point's evaluation and history, in the configured order of the values."""
-        exp = self.experiments[experiment]
-        points = [f"{layout.experiment_dir(exp)}/{p}" for p in layout.sweep_points(exp)]
-        return {
-            "evaluations": [f"{p}/evaluation.json" for p in points],
-            "histories": [f"{p}/history.csv" for p in points],
-        }
+    def grid_results(self, experiment: str, **_) -> dict[str, list[str]]:
+        """Every point's metrics.json and history.csv, in the grid's order."""
+        points = [layout.experiment_dir(p) for p in self.grid_points(experiment)]
+        return {"metrics": [f"{p}/metrics.json" for p in points], "histories": [f"{p}/history.csv" for p in points]}
+
+    def grid_points_table(self, experiment: str, **_) -> list[dict]:
+        """[{point, <path>: value, ...}] of a grid, in order: the rows grid.csv starts from."""
+        return canonical([{"point": p.id.split("/", 1)[1], **p.point} for p in self.grid_points(experiment)])
 
     def repeat_metrics(self, experiment: str, **_) -> list[str]:
         """metrics.json of every seed of an experiment with repeats."""

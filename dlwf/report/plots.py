@@ -135,3 +135,19 @@ def sweep_curves(histories: dict, arg: str, title: str = ""):
         ax.legend(fontsize=8)
     fig.suptitle(title)
     return fig
+
+
+def grid_plot(table: pd.DataFrame, title: str = ""):
+    """Return each grid point's primary metric (bars) with the baseline on the same test set (a line)."""
+    fig, ax = plt.subplots(figsize=(8, 0.4 * len(table) + 1.5))
+    y = range(len(table))
+    ax.barh(list(y), table["value"].astype(float), color="tab:blue")
+    if table["baseline"].notna().any():
+        ax.axvline(float(table["baseline"].dropna().iloc[0]), color="black", linestyle="--", label="baseline")
+        ax.legend(loc="lower right")
+    ax.set_yticks(list(y), table["point"])
+    ax.invert_yaxis()
+    ax.set_xlabel(f"{table['metric'].iloc[0]} on the test set")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig

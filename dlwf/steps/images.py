@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import read_json, save_figure, save_npy, write_csv, write_json
 from dlwf.data import images
 from dlwf.data.tables import read_history
@@ -91,60 +90,38 @@ def train(experiment: str, settings: dict, prepared_dir: str, model_out: str, hi
     return _train(experiment, settings, prepared_dir, model_out, history_out, f"experiments.{experiment}.model")[1]
 
 
-def train_sweep_point(experiment: str, settings: dict, arg: str, prepared_dir: str, model_out: str,
-                      history_out: str, evaluation_out: str) -> dict:
-    """Train the sweep's model for one value (``settings`` has it in model.args); write its final scores.
-
-    As the lesson does, the model is evaluated as training left it (early stopping keeps the
-    last weights unless restore_best_weights is set).
-    """
-    value = settings["model"]["args"][arg]
-    model, history, validation = _train(experiment, settings, prepared_dir, model_out, history_out,
-                                        f"experiments.{experiment}.model (with sweep.arg {arg!r})")
-    scores = model.evaluate(*validation, verbose=0, return_dict=True)
-    best = int(history["val_loss"].idxmin())
-    record = {
-        "experiment": experiment,
-        "arg": arg,
-        "value": value,
-        "val_loss": float(scores["loss"]),
-        "val_accuracy": float(scores["accuracy"]),
-        "epochs_run": int(len(history)),
-        "stopped_early": bool(len(history) < settings["training"]["epochs"]),
-        "best_epoch": int(history["epoch"].iloc[best]),
-        "best_val_loss": float(history["val_loss"].iloc[best]),
-        "n_parameters": int(model.count_params()),
-        "environment": common.environment(),
-    }
-    write_json(record, evaluation_out)
-    print(f"{arg}={value}: val_loss {record['val_loss']:.4f}, val_accuracy {record['val_accuracy']:.4f} "
-          f"after {record['epochs_run']} epochs")
-    return record
-
-
 SWEEP_COLUMNS = ["value", "val_loss", "val_accuracy", "epochs_run", "stopped_early", "best_epoch", "best_val_loss",
                  "n_parameters"]
 
 
-def aggregate_sweep(experiment: str, settings: dict, evaluation_files: list[str], history_files: list[str],
+def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], history_files: list[str],
                     prepared_dir: str, raw_files: list[str], table_out: str, plot_out: str, curves_out: str,
                     metrics_out: str) -> pd.DataFrame:
-    """Write the sweep table, the lesson's val-loss-vs-value plot, all loss curves and metrics.json.
-
-    The primary metric is the validation accuracy of the value with the lowest final validation
-    loss, the value the lesson's plot picks.
-    """
+    """The lesson's sweep table and plot of the final validation loss per value, all loss curves, and
+    the sweep's metrics.json: the point with the lowest final validation loss, the one the lesson's
+    plot picks (as in the lesson, the validation data are the test files)."""
     from dlwf.report import plots
 
     arg = settings["sweep"]["arg"]
-    evaluations = [read_json(p) for p in evaluation_files]
-    table = pd.DataFrame(evaluations)
-    missing = [c for c in SWEEP_COLUMNS if c not in table.columns]
-    if missing:
-        raise WorkflowInputError(f"{evaluation_files[0]} ...: sweep evaluations lack {missing}; delete them")
-    table = table[SWEEP_COLUMNS].rename(columns={"value": arg})
-    rows = table.to_dict("records")
-    histories = {row[arg]: read_history(path) for row, path in zip(rows, history_files, strict=True)}
+    rows = []
+    for value, metrics_file, history_file in zip(settings["sweep"]["values"], metrics_files, history_files,
+                                                 strict=True):
+        record = read_json(metrics_file)
+        history = read_history(history_file)
+        best = int(history["val_loss"].idxmin()) if "val_loss" in history else int(history["loss"].idxmin())
+        rows.append({
+            arg: value,
+            "val_loss": float(record["metrics"]["loss"]),
+            "val_accuracy": float(record["metrics"]["accuracy"]),
+            "epochs_run": int(record["epochs_run"]),
+            "stopped_early": bool(record["stopped_early"]),
+            "best_epoch": int(history["epoch"].iloc[best]),
+            "best_val_loss": float(history["val_loss"].iloc[best]) if "val_loss" in history else None,
+            "n_parameters": int(record["n_parameters"]),
+            "environment": record["provenance"]["environment"],
+            "history": history,
+        })
+    table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("environment", "history")} for r in rows])
     best_index = int(table["val_loss"].idxmin())
     best = table.loc[best_index]
     classes = images.read_classes(prepared_dir)
@@ -154,7 +131,7 @@ def aggregate_sweep(experiment: str, settings: dict, evaluation_files: list[str]
     base = records.base_record(
         experiment, settings, best["n_parameters"], best["epochs_run"],
         common.test_set(prepared / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
-        evaluations[best_index].get("environment", {}),
+        rows[best_index]["environment"],
     )
     accuracy = float(best["val_accuracy"])
     record = records.with_accuracy(
@@ -167,7 +144,7 @@ def aggregate_sweep(experiment: str, settings: dict, evaluation_files: list[str]
     )
     write_csv(table, table_out)
     save_figure(plots.sweep_plot(table, arg, title=experiment), plot_out)
-    save_figure(plots.sweep_curves(histories, arg, title=experiment), curves_out)
+    save_figure(plots.sweep_curves({r[arg]: r["history"] for r in rows}, arg, title=experiment), curves_out)
     write_json(record, metrics_out)
     print(table.to_string(index=False))
     return table

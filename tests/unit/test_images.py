@@ -324,13 +324,13 @@ def test_sweep_aggregate_has_one_row_per_value_and_picks_the_lowest_val_loss(tmp
     spec = experiment_settings("dropout_sweep")
     evaluations, histories = [], []
     for value, val_loss in zip(spec["sweep"]["values"], [2.0, 1.5, 1.2, 1.1, 1.3, 1.9], strict=True):
-        path = tmp_path / f"e{value}.json"
-        path.write_text(json.dumps({"value": value, "val_loss": val_loss, "val_accuracy": 1 / val_loss,
-                                    "epochs_run": 3, "stopped_early": True, "best_epoch": 2,
-                                    "best_val_loss": val_loss, "n_parameters": 407_060}))
+        path = tmp_path / f"e{value}.json"  # the point's own metrics.json, as its evaluation writes it
+        path.write_text(json.dumps({"metrics": {"loss": val_loss, "accuracy": 1 / val_loss}, "epochs_run": 3,
+                                    "stopped_early": True, "n_parameters": 407_060,
+                                    "provenance": {"environment": {"device": "CPU"}}}))
         evaluations.append(str(path))
         history = tmp_path / f"h{value}.csv"
-        pd.DataFrame({"epoch": [1, 2, 3], "loss": [2, 1, 0.5], "val_loss": [2.2, 2.1, val_loss]}).to_csv(history)
+        pd.DataFrame({"epoch": [1, 2, 3], "loss": [2, 1, 0.5], "val_loss": [2.2, val_loss, val_loss]}).to_csv(history)
         histories.append(str(history))
     out = tmp_path / "out"
     table = step.aggregate_sweep("dropout_sweep", spec, evaluations, histories, str(tmp_path / "prepared"), raw,
@@ -339,6 +339,6 @@ def test_sweep_aggregate_has_one_row_per_value_and_picks_the_lowest_val_loss(tmp
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["best"]["dropout"] == 0.8
     assert metrics["primary_metric"] == {"name": "accuracy", "value": pytest.approx(1 / 1.1), "higher_is_better": True}
-    assert metrics["test_set"]["file"] == "test_images.npy"
+    assert metrics["test_set"]["file"] == "test_images.npy" and table["best_epoch"].tolist() == [2] * 6
     assert set(metrics["provenance"]["dataset_md5"]) == set(images.RAW_NPY_FILES)
     assert (out / "plot.png").stat().st_size > 1000 and (out / "curves.png").stat().st_size > 1000

@@ -34,12 +34,14 @@ def problems_of(config) -> list[str]:
 
 def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     p = load(config)
-    assert set(p.experiments) == set(config["experiments"])
+    points = {f"dropout_sweep/dropout_{v}" for v in config["experiments"]["dropout_sweep"]["sweep"]["values"]}
+    assert set(p.experiments) == set(config["experiments"]) | points
     dense10 = p.experiments["dense10"]
     assert (dense10.kind, dense10.task, dense10.mode, dense10.seed, dense10.view) == (
         "table", "classification", "single", 2, None
     )
-    assert p.experiments["dropout_sweep"].mode == "sweep" and p.experiments["tuning"].mode == "tuner"
+    assert p.experiments["dropout_sweep"].mode == "grid" and p.experiments["tuning"].mode == "tuner"
+    assert p.experiments["dropout_sweep/dropout_0.2"].grid_of == "dropout_sweep"
     assert p.experiments["transfer"].mode == "transfer" and p.experiments["basel_9y"].view == "basel_9y"
     targets = p.targets()
     assert len(targets) == len(set(targets))
@@ -49,7 +51,10 @@ def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     assert targets[-2:] == layout.LEADERBOARD
     # cifar10 is disabled: none of its files is a default target
     assert not [t for t in targets if "/cifar10/" in t]
-    assert p.metrics_files() == [t for t in targets if t.endswith("/metrics.json")]
+    # the leaderboard's rows: every trained run; a sweep's points, not its summary (its best point)
+    assert p.metrics_files() == [t for t in targets if t.endswith("/metrics.json")
+                                 and t != "results/dollar_street/dropout_sweep/metrics.json"]
+    assert "results/dollar_street/dropout_sweep/dropout_0.2/metrics.json" in p.metrics_files()
 
 
 def test_report_parameters_name_only_the_datasets_own_result_files(config):
@@ -95,9 +100,9 @@ def test_repeats_are_experiments_with_the_next_seeds_and_the_same_settings_other
 
 
 def test_a_sweep_points_settings_do_not_depend_on_the_other_values(config):
-    before = load(config).sweep_point_settings("dropout_sweep", "dropout_0.4")
+    before = load(config).settings("dropout_sweep/dropout_0.4")
     config["experiments"]["dropout_sweep"]["sweep"]["values"].append(0.5)
-    after = load(config).sweep_point_settings("dropout_sweep", "dropout_0.4")
+    after = load(config).settings("dropout_sweep/dropout_0.4")
     assert after == before and after["model"]["args"]["dropout"] == 0.4 and "sweep" not in after
 
 
