@@ -5,7 +5,9 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The lesson's config, found next to this file (also when another workflow uses this one as a
+# module without passing its own `config:`). Overlays: --configfile FILE.
+configfile: workflow.source_path("config/config.yaml")
 
 
 report: "report/workflow.rst"

@@ -9,7 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the repository root, which holds dlwf/
 
 
 def git_commit(repo: str | Path = REPO_ROOT) -> str:
