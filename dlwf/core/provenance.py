@@ -27,6 +27,13 @@ def git_commit(repo: str | Path = REPO_ROOT) -> str:
     return f"{commit}-dirty" if status else commit
 
 
+def workflow_version() -> str:
+    """This workflow's release (``dlwf.__version__``; CHANGELOG.md says what each one changed)."""
+    from dlwf import __version__
+
+    return __version__
+
+
 def package_version(name: str) -> str:
     """Return the installed version of distribution ``name`` or 'not installed'."""
     try:

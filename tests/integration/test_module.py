@@ -88,6 +88,7 @@ def test_the_including_workflow_builds_its_own_experiments(module_run):
     assert (analysis / "results" / "leaderboard.csv").exists()
     record = json.loads((results / "metrics.json").read_text())
     assert record["epochs_run"] == 3
+    assert record["provenance"]["training_environment"]["device"].startswith("CPU")
     assert record["provenance"]["config"]["training"]["batch_size"] == 32  # the module's schema defaults
     assert float((analysis / "accuracy.txt").read_text()) == record["metrics"]["accuracy"]
     # only the includer's config: none of the lesson's other datasets or experiments
