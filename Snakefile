@@ -14,6 +14,14 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
+
+
+# With `--sdm apptainer` every job runs in this image (config key `container`, default dlwf.sif:
+# the pinned stack of requirements.txt built from apptainer.def or the Dockerfile; README,
+# "Containers"). Without --sdm apptainer it is not used.
+container: config["container"]
+
+
 include: "rules/download.smk"
 include: "rules/penguins.smk"
 include: "rules/weather.smk"
