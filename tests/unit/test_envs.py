@@ -310,3 +310,20 @@ def test_requirement_checks_can_fail(tmp_path):
     assert applies(linux_only, PLATFORMS["Linux x86_64"][0], "3.12")
     assert not applies(linux_only, PLATFORMS["macOS arm64"][0], "3.12")
     assert not applies(Requirement('numpy==2.4.6; python_version < "3.12"'), {}, "3.13")
+
+
+TENSORFLOW_ENVS = [p for p in ENV_FILES if "tensorflow" in read_env(p)["conda"]]
+
+
+def test_tensorflow_envs_leave_the_gpu_variant_to_conda_and_say_how_to_choose_it():
+    """conda-forge's tensorflow has a CUDA and a CPU build of each version; a build string in the spec
+    (tensorflow =2.21.0=cuda*) or the tensorflow-cpu/-gpu metapackages would fix one for everybody."""
+    assert {p.name for p in TENSORFLOW_ENVS} == {"tensorflow.yaml", "tuner.yaml"}
+    for path in TENSORFLOW_ENVS:
+        specs = [d for d in yaml.safe_load(path.read_text())["dependencies"] if isinstance(d, str)]
+        tensorflow = [s for s in specs if re.match(r"(conda-forge::)?tensorflow\b", s)]
+        assert tensorflow == ["tensorflow =2.21.0"], (path.name, tensorflow)
+        env = read_env(path)
+        assert not {"tensorflow-cpu", "tensorflow-gpu"} & (set(env["conda"]) | set(env["pip"])), path.name
+        header = path.read_text().split("channels:")[0]
+        assert "CONDA_OVERRIDE_CUDA" in header and "Linux x86_64 only" in header, path.name
