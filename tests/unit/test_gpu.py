@@ -90,6 +90,20 @@ def test_the_missing_gpu_message_names_the_likely_cause(cuda_build, visible, exp
     assert expected in message
 
 
+def test_every_script_that_runs_tensorflow_sets_it_up_first():
+    """So every TensorFlow job gets memory growth, its thread count and the GPU check."""
+    from dlwf.plan.code import script_reach
+
+    problems = []
+    for script in sorted((REPO / "scripts").glob("*.py")):
+        if script.name.startswith("_"):
+            continue
+        runs_tensorflow = bool({"tensorflow", "keras", "keras_tuner"} & script_reach(script).third_party)
+        if runs_tensorflow and "run_with_tensorflow(main, snakemake)" not in script.read_text():
+            problems.append(f"{script.name} reaches TensorFlow but does not call run_with_tensorflow(main, snakemake)")
+    assert not problems, "\n".join(problems)
+
+
 def test_require_gpu_is_a_boolean_setting_defaulting_to_false():
     config = default_config()
     validated, problems = validate(config)
