@@ -3,29 +3,51 @@
 #   make test   set up the environment and run linters + the test suite (what CI runs)
 #   make report Snakemake's report of a finished run (report.html, report.zip)
 # Extra Snakemake arguments: make run ARGS="--config mirror=/data/mirror"
+# GPU hosts (Linux x86_64, NVIDIA driver): make gpu-venv once, then GPU=1 on any target, e.g.
+#   make run GPU=1, make run-slurm GPU=1 (.venv-gpu from requirements-gpu.txt: tensorflow[and-cuda])
+# Supported interpreters: Python 3.11-3.13 (.ci/check-python.sh refuses others before making a venv).
 
 PYTHON ?= python3
+GPU ?=
+ifeq ($(GPU),1)
+VENV ?= .venv-gpu
+REQUIREMENTS ?= requirements-gpu.txt
+SLURM_VENV ?= .venv-slurm-gpu
+PYTHON_KIND := gpu
+else
 VENV ?= .venv
+REQUIREMENTS ?= requirements.txt
+SLURM_VENV ?= .venv-slurm
+PYTHON_KIND := cpu
+endif
 BIN := $(VENV)/bin
 CORES ?= all
 ARGS ?=
 PYTEST_ARGS ?=
-SLURM_VENV ?= .venv-slurm
 SLURM_PROFILE ?= profiles/slurm
 
-.PHONY: run test lint fast-tests dry-run report clean-results slurm-venv run-slurm
+.PHONY: venv gpu-venv run test lint fast-tests dry-run report clean-results slurm-venv run-slurm
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: $(REQUIREMENTS)
+	@.ci/check-python.sh $(PYTHON) $(PYTHON_KIND)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r $(REQUIREMENTS)
 	touch $@
+
+venv: $(BIN)/.installed
+
+# The GPU build in .venv-gpu (tensorflow[and-cuda]: TensorFlow with CUDA and cuDNN from PyPI; the
+# host needs only the NVIDIA driver). Use it with GPU=1: make run GPU=1, make slurm-venv GPU=1.
+gpu-venv:
+	$(MAKE) venv GPU=1
 
 run: $(BIN)/.installed
 	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-incomplete $(ARGS)
 
 # SLURM (README, "Running on a SLURM cluster"): the executor plugin lives in $(SLURM_VENV), a venv
 # layered on $(VENV), never in $(VENV) itself (it slows every snakemake call where SLURM is installed).
+# With GPU=1 it is .venv-slurm-gpu, layered on the GPU build .venv-gpu.
 slurm-venv: $(BIN)/.installed
 	.ci/slurm/plugin-venv.sh $(SLURM_VENV) $(BIN)/python
 
@@ -45,6 +67,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint
+	$(BIN)/hadolint Dockerfile
 
 test: lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pytest $(PYTEST_ARGS)

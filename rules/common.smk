@@ -2,10 +2,14 @@
 # one plan object once; the rules read their inputs and params from it.
 import re
 import sys
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
-sys.path.insert(0, workflow.basedir)
+# This workflow's own directory, which holds the package dlwf. Not workflow.basedir: when another
+# workflow uses this one as a module, that is the including workflow's directory.
+WORKFLOW_DIR = Path(workflow.source_path("../Snakefile")).parent
+sys.path.insert(0, str(WORKFLOW_DIR))
 from dlwf import plan
 from dlwf.plan import code
 from dlwf.plan.experiments import IMAGE_KINDS, TABLE_KINDS

@@ -91,6 +91,7 @@ rule train_image_classifier:
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        environment="results/{dataset}/{experiment}/train_environment.json",
     log:
         "logs/{dataset}/{experiment}/train.log",
     benchmark:
@@ -161,6 +162,7 @@ rule tune_image_classifier:
         trials="results/{dataset}/{experiment}/trials.csv",
         trials_history="results/{dataset}/{experiment}/trials_history.csv",
         tuner=directory("results/{dataset}/{experiment}/tuner"),
+        environment="results/{dataset}/{experiment}/train_environment.json",
     log:
         "logs/{dataset}/{experiment}/tune.log",
     benchmark:
@@ -184,6 +186,7 @@ rule evaluate_image_classifier:
         unpack(from_plan("prepared_images")),
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
         code=code_inputs("evaluate_image_classifier"),
     output:

@@ -8,6 +8,7 @@ rule train_tabular:
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        environment="results/{dataset}/{experiment}/train_environment.json",
     log:
         "logs/{dataset}/{experiment}/train.log",
     benchmark:
@@ -31,6 +32,7 @@ use rule train_tabular as train_tabular_tensorboard with:
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        environment="results/{dataset}/{experiment}/train_environment.json",
         tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
     wildcard_constraints:
         experiment=experiments_of(TABLE_KINDS, tensorboard=True),
@@ -41,6 +43,7 @@ rule evaluate_classifier:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
         code=code_inputs("evaluate_table"),
     output:
@@ -69,6 +72,7 @@ rule evaluate_regressor:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
         code=code_inputs("evaluate_table"),
     output:

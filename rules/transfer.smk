@@ -40,6 +40,7 @@ rule train_transfer_head:
     output:
         head="results/{dataset}/{experiment}/head.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        environment="results/{dataset}/{experiment}/train_environment.json",
     log:
         "logs/{dataset}/{experiment}/train_head.log",
     benchmark:
@@ -88,6 +89,7 @@ rule evaluate_transfer_model:
         model="results/{dataset}/{experiment}/model.keras",
         head="results/{dataset}/{experiment}/head.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
         code=code_inputs("evaluate_transfer_model"),
     output:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dlwf.core.errors import DownloadError, TrainingError, WorkflowInputError  # noqa: E402
+from dlwf.core.errors import DownloadError, MissingGPUError, TrainingError, WorkflowInputError  # noqa: E402
 
-USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError)
+USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError, MissingGPUError)
 
 
 def _redirect_to_log(path: str):
@@ -48,13 +48,19 @@ def run_with_tensorflow(main, snakemake) -> None:
     """:func:`run`, with TensorFlow set up first (the job's threads, determinism, GPU use).
 
     TensorFlow fixes its thread pools when it starts, so ``main`` must import the step modules
-    that use Keras inside itself, after this set-up.
+    that use Keras inside itself, after this set-up. A job whose rule requests a GPU
+    (``resources: gpu``) but sees none warns, or fails with the config's ``require_gpu: true``;
+    that setting is read here, not a param: it does not change any result.
     """
 
     def configured_main(snakemake):
         from dlwf.core import runtime
 
-        runtime.configure_tensorflow(snakemake.threads)
+        runtime.configure_tensorflow(
+            snakemake.threads,
+            gpus_requested=int(snakemake.resources.get("gpu", 0) or 0),
+            require_gpu=bool(snakemake.config.get("require_gpu", False)),
+        )
         main(snakemake)
 
     run(configured_main, snakemake)

@@ -10,7 +10,8 @@ def main(snakemake):
 
     i, out = snakemake.input, snakemake.output
     images.evaluate(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.history,
-                    str(Path(i.classes).parent), list(i.raw), out.metrics, out.predictions, out.confusion)
+                    str(Path(i.classes).parent), list(i.raw), out.metrics, out.predictions, out.confusion,
+                    training_environment_json=i.training_environment)
 
 
 run_with_tensorflow(main, snakemake)

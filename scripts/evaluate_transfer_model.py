@@ -12,7 +12,7 @@ def main(snakemake):
     transfer.evaluate(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.head, i.history,
                       str(Path(i.classes).parent), i.test_features, i.base, list(i.raw),
                       {"feature_pass_s": i.features_benchmark, "head_training_s": i.head_benchmark},
-                      out.metrics, out.predictions, out.confusion)
+                      out.metrics, out.predictions, out.confusion, i.training_environment)
 
 
 run_with_tensorflow(main, snakemake)

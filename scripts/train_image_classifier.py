@@ -9,7 +9,7 @@ def main(snakemake):
     from dlwf.steps import images
 
     images.train(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
-                 snakemake.output.model, snakemake.output.history)
+                 snakemake.output.model, snakemake.output.history, snakemake.output.environment)
 
 
 run_with_tensorflow(main, snakemake)

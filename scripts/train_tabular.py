@@ -9,7 +9,7 @@ def main(snakemake):
     split = snakemake.input
     tabular.train(snakemake.wildcards.experiment, snakemake.params.settings, split.train, split.columns,
                   snakemake.output.model, snakemake.output.history, validation_csv=split.get("validation"),
-                  tensorboard_dir=snakemake.output.get("tensorboard"))
+                  tensorboard_dir=snakemake.output.get("tensorboard"), environment_out=snakemake.output.environment)
 
 
 run_with_tensorflow(main, snakemake)

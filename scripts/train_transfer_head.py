@@ -10,7 +10,8 @@ def main(snakemake):
 
     i = snakemake.input
     transfer.train_head(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(i.classes).parent),
-                        i.train_features, i.test_features, snakemake.output.head, snakemake.output.history)
+                        i.train_features, i.test_features, snakemake.output.head, snakemake.output.history,
+                        snakemake.output.environment)
 
 
 run_with_tensorflow(main, snakemake)

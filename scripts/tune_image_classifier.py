@@ -10,7 +10,7 @@ def main(snakemake):
 
     out = snakemake.output
     images.tune(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
-                out.tuner, out.model, out.history, out.trials, out.trials_history)
+                out.tuner, out.model, out.history, out.trials, out.trials_history, out.environment)
 
 
 run_with_tensorflow(main, snakemake)

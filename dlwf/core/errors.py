@@ -11,3 +11,7 @@ class DownloadError(RuntimeError):
 
 class TrainingError(RuntimeError):
     """Training went wrong in a way the user must act on (e.g. the loss became NaN)."""
+
+
+class MissingGPUError(RuntimeError):
+    """A job that requested a GPU sees none while the config says ``require_gpu: true``."""

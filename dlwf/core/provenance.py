@@ -9,7 +9,7 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the repository root, which holds dlwf/
 
 
 def git_commit(repo: str | Path = REPO_ROOT) -> str:
@@ -25,6 +25,13 @@ def git_commit(repo: str | Path = REPO_ROOT) -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{commit}-dirty" if status else commit
+
+
+def workflow_version() -> str:
+    """This workflow's release (``dlwf.__version__``; CHANGELOG.md says what each one changed)."""
+    from dlwf import __version__
+
+    return __version__
 
 
 def package_version(name: str) -> str:

@@ -16,7 +16,9 @@ record keeps (the leaderboard and the reports read it):
     md5 of the test set (records compare only on the same test set).
 ``provenance``
     ``dataset_md5`` of the raw files, ``config`` (the experiment's canonical settings) and its
-    ``config_hash``, ``git_commit``, ``environment`` (library versions, device).
+    ``config_hash``, ``workflow_version`` (``dlwf.__version__``), ``git_commit``, ``environment``
+    (library versions, device, GPUs requested and seen, warnings) of the job that wrote the record
+    and ``training_environment``, the same of the job that trained the model (null if unknown).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ def base_record(
     test_set: dict,
     dataset_md5: dict,
     environment: dict,
+    training_environment: dict | None = None,
 ) -> dict:
     """Return the fields every record has (see the module docstring); ``test_set`` is {file, md5}."""
     early_stopping = settings["training"].get("early_stopping")
@@ -54,8 +57,10 @@ def base_record(
             "dataset_md5": dict(dataset_md5),
             "config": settings,
             "config_hash": provenance.config_hash(settings),
+            "workflow_version": provenance.workflow_version(),
             "git_commit": provenance.git_commit(),
             "environment": environment,
+            "training_environment": training_environment,
         },
     }
 

@@ -13,7 +13,7 @@ from dlwf.core.fileio import read_json
 COLUMNS = [
     "comparison_group", "dataset", "experiment", "description", "model", "seed", "repeat_of",
     "metric", "value", "baseline", "beats_baseline", "higher_is_better", "epochs_run", "n_parameters",
-    "training_seconds", "test_set", "test_set_md5", "dataset_md5", "git_commit", "config_hash",
+    "training_seconds", "training_device", "test_set", "test_set_md5", "dataset_md5", "git_commit", "config_hash",
 ]
 
 
@@ -32,6 +32,12 @@ def _training_seconds(record: dict, benchmark_dir: str | Path | None) -> float |
     if "feature_pass_s" in timing or "head_training_s" in timing:
         return float(timing.get("feature_pass_s", 0.0) + timing.get("head_training_s", 0.0))
     return training_seconds(benchmark_dir) if benchmark_dir else None
+
+
+def training_device(provenance: dict) -> str:
+    """The device the model was trained on (the training job's, else the record's own job's), or ''."""
+    environment = provenance.get("training_environment") or provenance.get("environment") or {}
+    return environment.get("device", "")
 
 
 def baseline_value(record: dict) -> float | None:
@@ -71,6 +77,7 @@ def row(record: dict, benchmark_dir: str | Path | None = None, entry: dict | Non
         "epochs_run": record.get("epochs_run"),
         "n_parameters": record.get("n_parameters"),
         "training_seconds": _training_seconds(record, benchmark_dir),
+        "training_device": training_device(prov),
         "test_set": record["test_set"].get("file", ""),
         "test_set_md5": test_md5,
         "dataset_md5": dataset_md5,

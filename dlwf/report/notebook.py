@@ -24,7 +24,7 @@ _LOADING_TAG = re.compile(
     r"<(script|link|img|iframe|embed|source)\b[^>]*?\b(?:src|href)\s*=\s*[\"']?((?:https?:)?//[^\s\"'>]+)",
     re.IGNORECASE,
 )
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # the repository root, which holds dlwf/
 
 
 def load_records(experiments: dict) -> dict[str, dict]:

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from dlwf.core import provenance, runtime
-from dlwf.core.fileio import md5sum
+from dlwf.core.fileio import md5sum, read_json, write_json
 
 MAX_LISTED_FILES = 10
 
@@ -30,5 +30,18 @@ def test_set(path: str | Path) -> dict:
 
 
 def environment() -> dict:
-    """Library versions, platform and the device TensorFlow was configured with."""
-    return provenance.environment(runtime.device())
+    """Library versions, platform, the device TensorFlow was configured with, the GPUs the job
+    requested and saw, and any warning about them (a requested GPU that was missing)."""
+    return {**provenance.environment(runtime.device()), **runtime.gpu_status()}
+
+
+def training_environment(path: str | Path | None) -> dict | None:
+    """The training job's environment from its train_environment.json (None without one)."""
+    return read_json(path) if path else None
+
+
+def write_environment(path: str | Path) -> dict:
+    """Write :func:`environment` to ``path`` (a training job's ``train_environment.json``) and return it."""
+    record = environment()
+    write_json(record, path)
+    return record

@@ -74,7 +74,8 @@ def load_data(prepared_dir: str, with_validation: bool):
     return classes, (images.scale(x_train), y_train), validation
 
 
-def _train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str, where: str):
+def _train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str, where: str,
+           environment_out: str | None = None):
     from dlwf.nn import training
     from dlwf.nn.model_io import save_model
 
@@ -82,12 +83,16 @@ def _train(experiment: str, settings: dict, prepared_dir: str, model_out: str, h
     model, history = training.train(settings, x, y, classes["n_classes"], validation, where=where)
     save_model(model, model_out)
     write_csv(history, history_out)
+    if environment_out:
+        common.write_environment(environment_out)
     return model, history, validation
 
 
-def train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str) -> pd.DataFrame:
-    """Build, train and save one image model (model.keras, history.csv); return the history."""
-    return _train(experiment, settings, prepared_dir, model_out, history_out, f"experiments.{experiment}.model")[1]
+def train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str,
+          environment_out: str | None = None) -> pd.DataFrame:
+    """Build, train and save one image model (model.keras, history.csv, train_environment.json); return the history."""
+    return _train(experiment, settings, prepared_dir, model_out, history_out, f"experiments.{experiment}.model",
+                  environment_out)[1]
 
 
 SWEEP_COLUMNS = ["value", "val_loss", "val_accuracy", "epochs_run", "stopped_early", "best_epoch", "best_val_loss",
@@ -119,9 +124,11 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
             "best_val_loss": float(history["val_loss"].iloc[best]) if "val_loss" in history else None,
             "n_parameters": int(record["n_parameters"]),
             "environment": record["provenance"]["environment"],
+            "training_environment": record["provenance"].get("training_environment"),
             "history": history,
         })
-    table = pd.DataFrame([{k: v for k, v in r.items() if k not in ("environment", "history")} for r in rows])
+    hidden = ("environment", "training_environment", "history")
+    table = pd.DataFrame([{k: v for k, v in r.items() if k not in hidden} for r in rows])
     best_index = int(table["val_loss"].idxmin())
     best = table.loc[best_index]
     classes = images.read_classes(prepared_dir)
@@ -131,7 +138,7 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
     base = records.base_record(
         experiment, settings, best["n_parameters"], best["epochs_run"],
         common.test_set(prepared / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
-        rows[best_index]["environment"],
+        rows[best_index]["environment"], training_environment=rows[best_index]["training_environment"],
     )
     accuracy = float(best["val_accuracy"])
     record = records.with_accuracy(
@@ -151,7 +158,7 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
 
 
 def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, model_out: str, history_out: str,
-         trials_out: str, trials_history_out: str) -> pd.DataFrame:
+         trials_out: str, trials_history_out: str, environment_out: str | None = None) -> pd.DataFrame:
     """Run the keras-tuner grid search; write every trial, the best model (best epoch) and its history."""
     from dlwf.nn import tuning
     from dlwf.nn.model_io import save_model
@@ -164,13 +171,15 @@ def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, mod
     write_csv(history, history_out)
     write_csv(trials, trials_out)
     write_csv(histories, trials_history_out)
+    if environment_out:
+        common.write_environment(environment_out)
     print(trials.to_string(index=False))
     return trials
 
 
 def evaluate(experiment: str, settings: dict, model_path: str, history_csv: str, prepared_dir: str,
              raw_files: list[str], metrics_out: str, predictions_out: str, confusion_out: str,
-             evaluated_on: str = records.LESSON_VALIDATION) -> dict:
+             evaluated_on: str = records.LESSON_VALIDATION, training_environment_json: str | None = None) -> dict:
     """Evaluate the saved model on the validation (test) images; write metrics, predictions, confusion matrix."""
     from dlwf.nn.model_io import load_model_checked
 
@@ -182,20 +191,21 @@ def evaluate(experiment: str, settings: dict, model_path: str, history_csv: str,
     return finish_classifier(
         experiment, settings, model, outputs, y_val, y_train, classes["class_names"], history_csv, prepared_dir,
         raw_files, metrics_out, predictions_out, confusion_out, evaluated_on=evaluated_on,
+        training_environment_json=training_environment_json,
     )
 
 
 def finish_classifier(experiment: str, settings: dict, model, outputs: np.ndarray, y_val: np.ndarray,
                       y_train: np.ndarray, class_names: list[str], history_csv: str, prepared_dir: str,
                       raw_files: list[str], metrics_out: str, predictions_out: str, confusion_out: str,
-                      **extra) -> dict:
+                      training_environment_json: str | None = None, **extra) -> dict:
     """Write metrics.json, predictions.csv and confusion_matrix.csv of an image classifier's ``outputs``."""
     from_logits = settings["training"]["from_logits"]
     probabilities = metrics.softmax(outputs) if from_logits else outputs
     base = records.base_record(
         experiment, settings, model.count_params(), len(read_history(history_csv)),
         common.test_set(Path(prepared_dir) / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
-        common.environment(),
+        common.environment(), common.training_environment(training_environment_json),
     )
     classes = images.read_classes(prepared_dir)
     if "skipped_unreadable" in classes:

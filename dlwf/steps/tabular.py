@@ -29,8 +29,11 @@ def train(
     history_out: str,
     validation_csv: str | None = None,
     tensorboard_dir: str | None = None,
+    environment_out: str | None = None,
 ) -> pd.DataFrame:
-    """Build, train and save the experiment's model (model.keras, history.csv); return the history."""
+    """Build, train and save the experiment's model (model.keras, history.csv); return the history.
+
+    ``environment_out``: where to record the job's environment (device, GPUs; train_environment.json)."""
     columns = load_columns(columns_json)
     x_train, y_train = load_xy(train_csv, columns)
     validation = load_xy(validation_csv, columns) if validation_csv else None
@@ -41,6 +44,8 @@ def train(
     )
     save_model(model, model_out)
     write_csv(history, history_out)
+    if environment_out:
+        common.write_environment(environment_out)
     return history
 
 
@@ -69,6 +74,7 @@ def evaluate(
     metrics_out: str,
     predictions_out: str,
     confusion_out: str | None = None,
+    training_environment_json: str | None = None,
 ) -> dict:
     """Evaluate the saved model (loaded from ``model_path`` in safe mode, the lesson's "share the model"
     step) on its split; write metrics.json and predictions.csv, and for a classifier the confusion matrix.
@@ -76,12 +82,13 @@ def evaluate(
     ``split`` names the split's files: train, test, columns (columns.json) and, if the experiment
     trains with one, validation. The task comes from columns.json: a classifier is scored by
     accuracy against the majority class, a regressor by RMSE against the split's baseline column.
+    ``training_environment_json`` is the training job's train_environment.json.
     """
     columns = load_columns(split["columns"])
     model = load_model_checked(model_path)
     base = records.base_record(
         experiment, settings, model.count_params(), len(read_history(history_csv)), common.test_set(split["test"]),
-        common.dataset_md5(raw_files), common.environment(),
+        common.dataset_md5(raw_files), common.environment(), common.training_environment(training_environment_json),
     )
     if columns["task"] == "classification":
         _, y_train = load_xy(split["train"], columns)

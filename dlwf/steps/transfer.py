@@ -47,6 +47,7 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
     classes = read_classes(prepared_dir)
     extractor = transfer_base.build_extractor(config, tuple(classes["image_shape"]), where)
     path = weights_path(config)
+    environment = common.environment()
     record = {
         "base_id": base_id(config),
         "config": config,
@@ -57,7 +58,8 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
         "feature_dim": int(extractor.output_shape[-1]),
         "n_parameters": int(extractor.count_params()),
         "batch_size": transfer_base.BATCH_SIZE,
-        "device": common.environment()["device"],
+        "device": environment["device"],
+        "environment": environment,
         "forward_pass_s": {},
         "n_images": {},
     }
@@ -81,7 +83,7 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
 
 
 def train_head(experiment: str, settings: dict, prepared_dir: str, train_features: str, test_features: str,
-               head_out: str, history_out: str) -> pd.DataFrame:
+               head_out: str, history_out: str, environment_out: str | None = None) -> pd.DataFrame:
     """Train the experiment's head on cached features (validation: the test features); save head + history."""
     from dlwf.nn import training
 
@@ -95,6 +97,8 @@ def train_head(experiment: str, settings: dict, prepared_dir: str, train_feature
                                    where=f"experiments.{experiment}.model")
     save_model(head, head_out)
     write_csv(history, history_out)
+    if environment_out:
+        common.write_environment(environment_out)
     return history
 
 
@@ -115,7 +119,7 @@ def benchmark_seconds(path: str) -> float:
 
 def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, history_csv: str, prepared_dir: str,
              test_features: str, base_json: str, raw_files: list[str], benchmarks: dict[str, str], metrics_out: str,
-             predictions_out: str, confusion_out: str) -> dict:
+             predictions_out: str, confusion_out: str, training_environment_json: str | None = None) -> dict:
     """Evaluate the assembled model on the RAW validation images; write metrics, predictions, confusion matrix.
 
     Fails when the model disagrees with the head on the cached features by more than
@@ -155,6 +159,7 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
             "weights_md5": base["weights_md5"],
             "feature_dim": base["feature_dim"],
             "config": base["config"],
+            "feature_pass_environment": base.get("environment"),
         },
         "equivalence": {
             "max_abs_logit_difference": difference,
@@ -167,7 +172,8 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
         extra["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
     record = finish_classifier(
         experiment, settings, model, logits, y_test, y_train, classes["class_names"], history_csv, prepared_dir,
-        raw_files, metrics_out, predictions_out, confusion_out, **extra,
+        raw_files, metrics_out, predictions_out, confusion_out, training_environment_json=training_environment_json,
+        **extra,
     )
     print(f"feature pass {timing.get('feature_pass_s')} s, head training {timing.get('head_training_s')} s")
     return record

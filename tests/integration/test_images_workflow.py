@@ -136,8 +136,21 @@ def test_tuner_writes_one_row_per_trial_and_keeps_its_state_inside_the_experimen
 
 
 def test_gpu_resources_are_declared_but_do_not_block_a_local_run(run):
-    _, _, output = run
+    workdir, _, output = run
     assert "gpu=1" in output  # training, sweep and tuner jobs ask for a GPU, and ran without one
+    # ... and each says so in its log and, through its train_environment.json, in metrics.json
+    for experiment, log in (("cnn_pool", "train.log"), ("tuning", "tune.log")):
+        assert "WARNING: this job requested 1 GPU" in (workdir / "logs" / DATASET / experiment / log).read_text()
+        provenance = json.loads(results(workdir, experiment, "metrics.json").read_text())["provenance"]
+        training = provenance["training_environment"]
+        assert training["gpu_requested"] == 1 and training["device"].startswith("CPU")
+        assert "TensorFlow sees none" in training["warnings"][0]
+        assert provenance["environment"]["gpu_requested"] == 0  # the evaluation asked for no GPU
+        assert provenance["environment"]["warnings"] == []
+    sweep = json.loads(results(workdir, "dropout_sweep", "metrics.json").read_text())["provenance"]
+    assert sweep["training_environment"]["gpu_requested"] == 1
+    board = pd.read_csv(workdir / "results" / "leaderboard.csv")
+    assert board["training_device"].str.startswith("CPU").all()
 
 
 def test_tuning_again_gives_the_same_trials(run):

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
+import dlwf
 from tests.workflow import REPO, benchmark_harness, copy_workflow, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.integration
@@ -75,6 +76,9 @@ def test_metrics_in_lesson_ranges(penguins_run):
     assert prov["config"]["training"]["epochs"] == 100 and prov["config"]["seed"] == 2
     assert prov["git_commit"] == "unknown"  # the temp copy is not a git checkout
     assert {"python", "tensorflow", "keras", "device"} <= set(prov["environment"])
+    training = prov["training_environment"]  # the training job's, from its train_environment.json
+    assert training["device"].startswith("CPU") and training["gpu_requested"] == 0 and training["warnings"] == []
+    assert prov["workflow_version"] == dlwf.__version__
     confusion = pd.read_csv(workdir / "results/penguins/dense10/confusion_matrix.csv", index_col=0)
     assert confusion.to_numpy().sum() == 69
     predictions = pd.read_csv(workdir / "results/penguins/dense10/predictions.csv")

@@ -134,6 +134,13 @@ def test_retry_settings_download_nothing(state):
     assert dry_run(workdir, edited) == {}
 
 
+def test_gpu_and_container_settings_rerun_nothing(state):
+    """require_gpu and container decide how jobs run, not what they compute (README, GPUs, Containers)."""
+    workdir, overlay, _ = state
+    edited = {**yaml.safe_load(yaml.safe_dump(overlay)), "require_gpu": True, "container": "images/dlwf-gpu.sif"}
+    assert dry_run(workdir, edited) == {}
+
+
 def test_the_first_fetch_records_the_md5_of_a_file_without_one(state):
     workdir, _, _ = state
     lock = json.loads((workdir / "resources" / "weather" / f"{WEATHER}.lock.json").read_text())

@@ -3,7 +3,9 @@
 For every rule: the env it names exists; every third-party module its script and the package code
 the script reaches import is provided by that env; the `code=code_inputs(...)` input names exactly
 the `dlwf` files the script reaches, relative to the working directory. For every env: its pins
-equal requirements.txt's.
+equal requirements.txt's. For requirements.txt: every line pinned, and on every supported platform
+and Python exactly one TensorFlow distribution applies, one that PyPI has a wheel of there;
+requirements-gpu.txt differs from it only in its TensorFlow line.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.markers import default_environment
+from packaging.requirements import Requirement
 
 from dlwf.plan.code import script_reach
 from tests.rule_analysis import load_rules
@@ -33,17 +37,57 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def read_requirements(path: Path = REPO / "requirements.txt") -> dict[str, str]:
-    """{normalized pip name: version} of the `name==version` lines."""
-    pins = {}
+def requirement_lines(path: Path = REPO / "requirements.txt") -> list[Requirement]:
+    """The requirements of a requirements file, each pinned as ``name[extras]==version[; marker]``."""
+    lines = []
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?==(\S+)", line)
-        assert match, f"requirements.txt: {line!r} is not pinned as name==version"
-        pins[normalize(match.group(1))] = match.group(3)
-    return pins
+        requirement = Requirement(line)
+        specifiers = list(requirement.specifier)
+        assert len(specifiers) == 1 and specifiers[0].operator == "==", (
+            f"{path.name}: {line!r} is not pinned as name==version (an environment marker may follow ';')"
+        )
+        lines.append(requirement)
+    return lines
+
+
+def pinned_version(requirement: Requirement) -> str:
+    return next(iter(requirement.specifier)).version
+
+
+def read_requirements(path: Path = REPO / "requirements.txt") -> dict[str, str]:
+    """{normalized pip name: version} of every line, whatever its environment marker."""
+    return {normalize(r.name): pinned_version(r) for r in requirement_lines(path)}
+
+
+# The machines requirements.txt supports, as environment-marker values, and the platform tag of
+# the TensorFlow wheels each can install.
+PLATFORMS = {
+    "Linux x86_64": ({"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"},
+                     "manylinux_2_27_x86_64"),
+    "Windows x86_64": ({"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64"},
+                       "win_amd64"),
+    "macOS arm64": ({"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64"},
+                    "macosx_12_0_arm64"),
+    "Linux aarch64": ({"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64"},
+                      "manylinux_2_27_aarch64"),
+}
+PYTHONS = ["3.11", "3.12", "3.13"]
+# Platform tags of the 2.21.0 wheels on PyPI (https://pypi.org/simple/tensorflow/ and
+# .../tensorflow-cpu/, read 2026-11; each for cp310-cp313, none for cp314 nor Intel macOS).
+TENSORFLOW_WHEELS = {
+    "tensorflow": {"manylinux_2_27_x86_64", "manylinux_2_27_aarch64", "macosx_12_0_arm64", "win_amd64"},
+    "tensorflow-cpu": {"manylinux_2_27_x86_64", "win_amd64"},
+}
+
+
+def applies(requirement: Requirement, environment: dict, python: str) -> bool:
+    if requirement.marker is None:
+        return True
+    env = {**default_environment(), **environment, "python_version": python, "python_full_version": f"{python}.0"}
+    return requirement.marker.evaluate(env)
 
 
 def read_env(path: Path) -> dict:
@@ -222,3 +266,64 @@ def test_reach_follows_package_imports_and_lazy_imports_of_used_functions():
     assert {"keras", "tensorflow"} <= train.third_party and "tensorflow" not in prepare.third_party
     assert "dlwf.nn.transfer_base" in features.package_modules
     assert not {m for m in features.package_modules if m.startswith(("dlwf.evaluate", "dlwf.plan", "dlwf.nn.training"))}
+
+
+@pytest.mark.parametrize("python", PYTHONS)
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_exactly_one_tensorflow_with_a_wheel_applies_on_each_supported_platform(platform, python):
+    environment, wheel_tag = PLATFORMS[platform]
+    requirements = requirement_lines()
+    tensorflows = [
+        r for r in requirements if normalize(r.name) in TENSORFLOW_WHEELS and applies(r, environment, python)
+    ]
+    assert len(tensorflows) == 1, f"{platform}, Python {python}: {[str(r) for r in tensorflows]}"
+    name = normalize(tensorflows[0].name)
+    assert wheel_tag in TENSORFLOW_WHEELS[name], f"{platform}: {name} has no {wheel_tag} wheel"
+    # CPU-only where PyPI has that smaller wheel
+    assert name == ("tensorflow-cpu" if wheel_tag in TENSORFLOW_WHEELS["tensorflow-cpu"] else "tensorflow")
+    # everything else is the same everywhere
+    others = [r for r in requirements if normalize(r.name) not in TENSORFLOW_WHEELS]
+    assert all(r.marker is None for r in others), [str(r) for r in others if r.marker]
+
+
+def test_tensorflow_lines_pin_one_version():
+    versions = {pinned_version(r) for r in requirement_lines() if normalize(r.name) in TENSORFLOW_WHEELS}
+    assert len(versions) == 1, versions
+
+
+def test_gpu_requirements_differ_only_in_tensorflow():
+    gpu = {normalize(r.name): r for r in requirement_lines(REPO / "requirements-gpu.txt")}
+    cpu = {normalize(r.name): r for r in requirement_lines() if normalize(r.name) not in TENSORFLOW_WHEELS}
+    tensorflow = gpu.pop("tensorflow")
+    assert tensorflow.extras == {"and-cuda"} and tensorflow.marker is None, str(tensorflow)
+    assert pinned_version(tensorflow) == read_requirements()["tensorflow-cpu"]
+    assert {n: str(r) for n, r in gpu.items()} == {n: str(r) for n, r in cpu.items()}
+
+
+def test_requirement_checks_can_fail(tmp_path):
+    """An unpinned line is refused; a marker that leaves macOS without TensorFlow is seen."""
+    unpinned = tmp_path / "unpinned.txt"
+    unpinned.write_text("numpy>=2\n")
+    with pytest.raises(AssertionError, match="not pinned"):
+        requirement_lines(unpinned)
+    linux_only = Requirement('tensorflow-cpu==2.21.0; sys_platform == "linux"')
+    assert applies(linux_only, PLATFORMS["Linux x86_64"][0], "3.12")
+    assert not applies(linux_only, PLATFORMS["macOS arm64"][0], "3.12")
+    assert not applies(Requirement('numpy==2.4.6; python_version < "3.12"'), {}, "3.13")
+
+
+TENSORFLOW_ENVS = [p for p in ENV_FILES if "tensorflow" in read_env(p)["conda"]]
+
+
+def test_tensorflow_envs_leave_the_gpu_variant_to_conda_and_say_how_to_choose_it():
+    """conda-forge's tensorflow has a CUDA and a CPU build of each version; a build string in the spec
+    (tensorflow =2.21.0=cuda*) or the tensorflow-cpu/-gpu metapackages would fix one for everybody."""
+    assert {p.name for p in TENSORFLOW_ENVS} == {"tensorflow.yaml", "tuner.yaml"}
+    for path in TENSORFLOW_ENVS:
+        specs = [d for d in yaml.safe_load(path.read_text())["dependencies"] if isinstance(d, str)]
+        tensorflow = [s for s in specs if re.match(r"(conda-forge::)?tensorflow\b", s)]
+        assert tensorflow == ["tensorflow =2.21.0"], (path.name, tensorflow)
+        env = read_env(path)
+        assert not {"tensorflow-cpu", "tensorflow-gpu"} & (set(env["conda"]) | set(env["pip"])), path.name
+        header = path.read_text().split("channels:")[0]
+        assert "CONDA_OVERRIDE_CUDA" in header and "Linux x86_64 only" in header, path.name
