@@ -91,6 +91,7 @@ rule train_image_classifier:
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
         environment="results/{dataset}/{experiment}/train_environment.json",
     log:
         "logs/{dataset}/{experiment}/train.log",
@@ -162,6 +163,7 @@ rule tune_image_classifier:
         trials="results/{dataset}/{experiment}/trials.csv",
         trials_history="results/{dataset}/{experiment}/trials_history.csv",
         tuner=directory("results/{dataset}/{experiment}/tuner"),
+        outputs="results/{dataset}/{experiment}/outputs.npz",
         environment="results/{dataset}/{experiment}/train_environment.json",
     log:
         "logs/{dataset}/{experiment}/tune.log",
@@ -185,6 +187,7 @@ rule evaluate_image_classifier:
     input:
         unpack(from_plan("prepared_images")),
         model="results/{dataset}/{experiment}/model.keras",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
@@ -200,10 +203,10 @@ rule evaluate_image_classifier:
     wildcard_constraints:
         experiment=experiments_of(IMAGE_KINDS, ["single", "tuner"]),
     conda:
-        "../envs/tensorflow.yaml"
-    threads: config["train_threads"]
+        "../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=2000,
     params:
         settings=from_plan("settings"),
     script:

@@ -9,6 +9,7 @@ rule train_tabular:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
         environment="results/{dataset}/{experiment}/train_environment.json",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
     log:
         "logs/{dataset}/{experiment}/train.log",
     benchmark:
@@ -26,13 +27,16 @@ rule train_tabular:
         "../scripts/train_tabular.py"
 
 
-# The same training for experiments with `training.tensorboard: true`, which also write
+# Evaluation needs no TensorFlow: the training job reloads the saved model (safe mode) and writes
+# its outputs on every split (outputs.npz). The same training for experiments with
+# `training.tensorboard: true`, which also write
 # TensorBoard logs (train/ and validation/ event files) as a declared output directory.
 use rule train_tabular as train_tabular_tensorboard with:
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
         environment="results/{dataset}/{experiment}/train_environment.json",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
         tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
     wildcard_constraints:
         experiment=experiments_of(TABLE_KINDS, tensorboard=True),
@@ -42,6 +46,7 @@ rule evaluate_classifier:
     input:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
@@ -57,10 +62,10 @@ rule evaluate_classifier:
     wildcard_constraints:
         experiment=experiments_of(TABLE_KINDS, tasks=["classification"]),
     conda:
-        "../envs/tensorflow.yaml"
-    threads: config["train_threads"]
+        "../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
     params:
         settings=from_plan("settings"),
     script:
@@ -71,6 +76,7 @@ rule evaluate_regressor:
     input:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
@@ -85,46 +91,11 @@ rule evaluate_regressor:
     wildcard_constraints:
         experiment=experiments_of(TABLE_KINDS, tasks=["regression"]),
     conda:
-        "../envs/tensorflow.yaml"
-    threads: config["train_threads"]
+        "../envs/data.yaml"
+    threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=1000,
     params:
         settings=from_plan("settings"),
     script:
         "../scripts/evaluate_table.py"
-
-
-# Regressions (weather views, tables with task: regression): the model beside the baseline.
-rule plot_prediction_scatter:
-    input:
-        predictions="results/{dataset}/{experiment}/predictions.csv",
-        code=code_inputs("plot_prediction_scatter"),
-    output:
-        train=report(
-            "results/{dataset}/{experiment}/predicted_vs_true_train.png",
-            caption="../report/predicted_vs_true.rst",
-            category="{dataset}",
-            subcategory="{experiment}",
-            labels={"figure": "predicted vs true (training set)"},
-        ),
-        test=report(
-            "results/{dataset}/{experiment}/predicted_vs_true_test.png",
-            caption="../report/predicted_vs_true.rst",
-            category="{dataset}",
-            subcategory="{experiment}",
-            labels={"figure": "predicted vs true (test set)"},
-        ),
-    log:
-        "logs/{dataset}/{experiment}/plot_prediction_scatter.log",
-    benchmark:
-        "benchmarks/{dataset}/{experiment}/plot_prediction_scatter.tsv"
-    wildcard_constraints:
-        experiment=experiments_of(TABLE_KINDS, tasks=["regression"]),
-    conda:
-        "../envs/plot.yaml"
-    threads: 1
-    params:
-        label=from_plan("target_label"),
-    script:
-        "../scripts/plot_prediction_scatter.py"

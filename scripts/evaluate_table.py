@@ -1,6 +1,6 @@
-"""Evaluate a saved model (loaded from model.keras) on its tabular split: classifier or regressor."""
+"""Evaluate a trained model's outputs on its tabular split (no TensorFlow): classifier or regressor."""
 
-from _rule import run_with_tensorflow
+from _rule import run
 
 
 def main(snakemake):
@@ -8,9 +8,9 @@ def main(snakemake):
 
     i, out = snakemake.input, snakemake.output
     split = {part: i.get(part) for part in ("train", "validation", "test", "columns")}
-    tabular.evaluate(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.history, split,
+    tabular.evaluate(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.outputs, i.history, split,
                      list(i.raw), out.metrics, out.predictions, confusion_out=out.get("confusion"),
                      training_environment_json=i.training_environment)
 
 
-run_with_tensorflow(main, snakemake)
+run(main, snakemake)

@@ -1,4 +1,4 @@
-"""Train one image experiment on the prepared images and save model.keras + history.csv."""
+"""Train one image experiment; save model.keras, history.csv and its outputs on the validation images."""
 
 from pathlib import Path
 
@@ -8,8 +8,9 @@ from _rule import run_with_tensorflow
 def main(snakemake):
     from dlwf.steps import images
 
+    out = snakemake.output
     images.train(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
-                 snakemake.output.model, snakemake.output.history, snakemake.output.environment)
+                 out.model, out.history, out.outputs, out.environment)
 
 
 run_with_tensorflow(main, snakemake)

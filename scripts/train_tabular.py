@@ -1,4 +1,4 @@
-"""Train one experiment on tabular split files and save model.keras + history.csv."""
+"""Train one experiment on tabular split files; save model.keras, history.csv and its outputs on every split."""
 
 from _rule import run_with_tensorflow
 
@@ -6,10 +6,10 @@ from _rule import run_with_tensorflow
 def main(snakemake):
     from dlwf.steps import tabular
 
-    split = snakemake.input
-    tabular.train(snakemake.wildcards.experiment, snakemake.params.settings, split.train, split.columns,
-                  snakemake.output.model, snakemake.output.history, validation_csv=split.get("validation"),
-                  tensorboard_dir=snakemake.output.get("tensorboard"), environment_out=snakemake.output.environment)
+    i, out = snakemake.input, snakemake.output
+    tabular.train(snakemake.wildcards.experiment, snakemake.params.settings, i.train, i.columns, out.model,
+                  out.history, out.outputs, i.test, validation_csv=i.get("validation"),
+                  tensorboard_dir=out.get("tensorboard"), environment_out=out.environment)
 
 
 run_with_tensorflow(main, snakemake)

@@ -1,4 +1,4 @@
-"""keras-tuner grid search for one experiment: trials table, best model and its history."""
+"""keras-tuner grid search for one experiment: trials table, best model, its history and outputs."""
 
 from pathlib import Path
 
@@ -10,7 +10,7 @@ def main(snakemake):
 
     out = snakemake.output
     images.tune(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
-                out.tuner, out.model, out.history, out.trials, out.trials_history, out.environment)
+                out.tuner, out.model, out.history, out.trials, out.trials_history, out.outputs, out.environment)
 
 
 run_with_tensorflow(main, snakemake)

@@ -97,7 +97,7 @@ class Plan(RuleInputs):
 
     def grid_points(self, experiment: str) -> list[Experiment]:
         """The points of a grid experiment, in the grid's order."""
-        return [e for e in self.experiments.values() if e.grid_of == experiment]
+        return sorted((e for e in self.experiments.values() if e.grid_of == experiment), key=lambda e: e.grid_index)
 
     def base_ids(self) -> list[str]:
         return sorted({layout.transfer_base_id(e) for e in self.experiments.values() if e.mode == "transfer"})

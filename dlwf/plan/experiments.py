@@ -120,6 +120,7 @@ class Experiment:
     grid: dict | None = field(default=None, repr=False)
     grid_of: str | None = None
     point: dict | None = field(default=None, repr=False)
+    grid_index: int | None = None
 
     @property
     def key(self) -> str:
@@ -283,7 +284,7 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
                 continue
             experiments[name] = _experiment(name, spec, dataset, grid=canonical(grid))
             where = "sweep.values" if "sweep" in spec else "grid"
-            for point, values in point_names(grid):
+            for index, (point, values) in enumerate(point_names(grid)):
                 block = {k: v for k, v in copy.deepcopy(spec).items() if k not in ("grid", "sweep")}
                 for path, value in values.items():
                     set_path(block, path, value)
@@ -292,7 +293,8 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
                     problems += found
                     continue
                 point_id = f"{name}/{point}"
-                experiments[point_id] = _experiment(point_id, block, dataset, grid_of=name, point=values)
+                experiments[point_id] = _experiment(point_id, block, dataset, grid_of=name, point=values,
+                                                    grid_index=index)
             continue
         experiments[name] = _experiment(name, spec, dataset)
         for offset in range(1, spec["repeats"]):

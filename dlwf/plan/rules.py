@@ -127,9 +127,13 @@ class RuleInputs:
         points = [layout.experiment_dir(p) for p in self.grid_points(experiment)]
         return {"metrics": [f"{p}/metrics.json" for p in points], "histories": [f"{p}/history.csv" for p in points]}
 
-    def grid_points_table(self, experiment: str, **_) -> list[dict]:
-        """[{point, <path>: value, ...}] of a grid, in order: the rows grid.csv starts from."""
-        return canonical([{"point": p.id.split("/", 1)[1], **p.point} for p in self.grid_points(experiment)])
+    def grid_points_table(self, experiment: str, **_) -> dict:
+        """The grid's setting paths and its points [name, [value per path]], in the grid's order: what
+        grid.csv lists before each point's results."""
+        points = self.grid_points(experiment)
+        paths = list(points[0].point) if points else []
+        rows = [[p.id.split("/", 1)[1], [p.point[path] for path in paths]] for p in points]
+        return canonical({"paths": paths, "points": rows})
 
     def repeat_metrics(self, experiment: str, **_) -> list[str]:
         """metrics.json of every seed of an experiment with repeats."""

@@ -45,3 +45,56 @@ def write_environment(path: str | Path) -> dict:
     record = environment()
     write_json(record, path)
     return record
+
+
+def save_outputs(model_file: str, inputs: dict, dest: str) -> dict:
+    """Reload the saved model from ``model_file`` (safe mode, as anyone it is shared with would) and
+    write its outputs on each split of ``inputs`` (split -> model inputs) to the .npz file ``dest``,
+    with its parameter counts: what evaluation needs, so that evaluation runs without TensorFlow."""
+    import numpy as np
+
+    from dlwf.core.fileio import atomic_path
+    from dlwf.nn.model_io import load_model_checked
+    from dlwf.nn.training import tensors
+
+    model = load_model_checked(model_file)
+    arrays = {split: np.asarray(model.predict(tensors(x), verbose=0), dtype=np.float32) for split, x in inputs.items()}
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    arrays.update(n_parameters=np.asarray(model.count_params()), n_trainable_parameters=np.asarray(trainable),
+                  model_md5=np.asarray(md5sum(model_file)))
+    with atomic_path(dest, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+    return arrays
+
+
+def load_outputs(path: str, splits: list[str], rows: dict[str, int] | None = None, model_file: str | None = None
+                 ) -> dict:
+    """The model outputs saved by :func:`save_outputs` (no pickles), checked: every split present,
+    one row per sample (``rows``: split -> expected count), finite numbers, and computed from the
+    ``model_file`` that is there now (a model replaced after training is named)."""
+    import numpy as np
+
+    from dlwf.core.errors import WorkflowInputError
+
+    fix = "delete it (and the model) and run snakemake again"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+    except (OSError, ValueError, EOFError) as exc:
+        raise WorkflowInputError(f"{path}: not a model outputs file ({exc}); {fix}") from exc
+    missing = [s for s in splits + ["n_parameters"] if s not in arrays]
+    if missing:
+        raise WorkflowInputError(f"{path}: no outputs for {missing}; {fix}")
+    for split, expected in (rows or {}).items():
+        if len(arrays[split]) != expected:
+            raise WorkflowInputError(f"{path}: {len(arrays[split])} outputs for the {expected} {split} samples; {fix}")
+    for split in splits:
+        if not np.all(np.isfinite(arrays[split])):
+            raise WorkflowInputError(f"{path}: the model's outputs on the {split} samples are not all finite; {fix}")
+    if model_file is not None and str(arrays.get("model_md5", "")) != md5sum(model_file):
+        raise WorkflowInputError(
+            f"{model_file}: not the model that was trained (its md5 differs from the one {path} was computed "
+            "from); it is corrupt, truncated or was replaced: delete it and run snakemake again so the rule "
+            "that makes it trains the model anew"
+        )
+    return arrays

@@ -8,16 +8,21 @@ from dlwf.core.fileio import read_json, save_figure, write_csv
 from dlwf.data.tables import read_history
 
 
-def table(points: list[dict], metrics_files: list[str], history_files: list[str]) -> pd.DataFrame:
+def table(points: dict, metrics_files: list[str], history_files: list[str]) -> pd.DataFrame:
     """One row per point, in the grid's order: its name and settings, then its results (primary metric,
-    the baseline on the same test set, epochs run, the best epoch and parameter count)."""
+    the baseline on the same test set, epochs run, the final training loss and parameter count).
+
+    ``points`` is {'paths': [setting paths], 'points': [[name, [value per path]], ...]}."""
     rows = []
-    for point, metrics_file, history_file in zip(points, metrics_files, history_files, strict=True):
+    for (name, values), metrics_file, history_file in zip(points["points"], metrics_files, history_files,
+                                                          strict=True):
         record = read_json(metrics_file)
         history = read_history(history_file)
         primary, baseline = record["primary_metric"], record.get("baseline") or {}
+        settings = dict(zip(points["paths"], values, strict=True))
         rows.append({
-            **{k: (str(v) if isinstance(v, list | dict) else v) for k, v in point.items()},
+            "point": name,
+            **{k: (str(v) if isinstance(v, list | dict) else v) for k, v in settings.items()},
             "metric": primary["name"],
             "value": primary["value"],
             "baseline": baseline.get(primary["name"]),
@@ -29,7 +34,7 @@ def table(points: list[dict], metrics_files: list[str], history_files: list[str]
     return pd.DataFrame(rows)
 
 
-def aggregate(experiment: str, points: list[dict], metrics_files: list[str], history_files: list[str],
+def aggregate(experiment: str, points: dict, metrics_files: list[str], history_files: list[str],
               table_out: str, plot_out: str) -> pd.DataFrame:
     """Write grid.csv and grid.png (each point's metric against the baseline)."""
     from dlwf.report import plots

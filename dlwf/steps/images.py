@@ -74,25 +74,28 @@ def load_data(prepared_dir: str, with_validation: bool):
     return classes, (images.scale(x_train), y_train), validation
 
 
-def _train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str, where: str,
-           environment_out: str | None = None):
+def _save_test_outputs(prepared_dir: str, n_classes: int, model_out: str, outputs_out: str) -> None:
+    """The saved model (reloaded in safe mode) on the validation images: what the evaluation scores."""
+    x_val, _ = images.load_split(prepared_dir, "test", n_classes)
+    common.save_outputs(model_out, {"test": images.scale(x_val)}, outputs_out)
+
+
+def train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str, outputs_out: str,
+          environment_out: str | None = None) -> pd.DataFrame:
+    """Build, train and save one image model (model.keras, history.csv, train_environment.json) and its
+    outputs on the validation images (outputs.npz, so that the evaluation needs no TensorFlow)."""
     from dlwf.nn import training
     from dlwf.nn.model_io import save_model
 
     classes, (x, y), validation = load_data(prepared_dir, settings["training"]["validation"] == "test")
-    model, history = training.train(settings, x, y, classes["n_classes"], validation, where=where)
+    model, history = training.train(settings, x, y, classes["n_classes"], validation,
+                                    where=f"experiments.{experiment}.model")
     save_model(model, model_out)
     write_csv(history, history_out)
+    _save_test_outputs(prepared_dir, classes["n_classes"], model_out, outputs_out)
     if environment_out:
         common.write_environment(environment_out)
-    return model, history, validation
-
-
-def train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str,
-          environment_out: str | None = None) -> pd.DataFrame:
-    """Build, train and save one image model (model.keras, history.csv, train_environment.json); return the history."""
-    return _train(experiment, settings, prepared_dir, model_out, history_out, f"experiments.{experiment}.model",
-                  environment_out)[1]
+    return history
 
 
 SWEEP_COLUMNS = ["value", "val_loss", "val_accuracy", "epochs_run", "stopped_early", "best_epoch", "best_val_loss",
@@ -158,7 +161,8 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
 
 
 def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, model_out: str, history_out: str,
-         trials_out: str, trials_history_out: str, environment_out: str | None = None) -> pd.DataFrame:
+         trials_out: str, trials_history_out: str, outputs_out: str, environment_out: str | None = None
+         ) -> pd.DataFrame:
     """Run the keras-tuner grid search; write every trial, the best model (best epoch) and its history."""
     from dlwf.nn import tuning
     from dlwf.nn.model_io import save_model
@@ -171,39 +175,39 @@ def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, mod
     write_csv(history, history_out)
     write_csv(trials, trials_out)
     write_csv(histories, trials_history_out)
+    _save_test_outputs(prepared_dir, classes["n_classes"], model_out, outputs_out)
     if environment_out:
         common.write_environment(environment_out)
     print(trials.to_string(index=False))
     return trials
 
 
-def evaluate(experiment: str, settings: dict, model_path: str, history_csv: str, prepared_dir: str,
+def evaluate(experiment: str, settings: dict, model_file: str, outputs_npz: str, history_csv: str, prepared_dir: str,
              raw_files: list[str], metrics_out: str, predictions_out: str, confusion_out: str,
              evaluated_on: str = records.LESSON_VALIDATION, training_environment_json: str | None = None) -> dict:
-    """Evaluate the saved model on the validation (test) images; write metrics, predictions, confusion matrix."""
-    from dlwf.nn.model_io import load_model_checked
-
+    """Evaluate the saved model's outputs on the validation (test) images (outputs.npz, written by the
+    training job from model.keras reloaded in safe mode); write metrics, predictions, confusion matrix."""
     classes = images.read_classes(prepared_dir)
-    model = load_model_checked(model_path)  # from disk, safe mode: the lesson's 'share the model' step
-    _, y_train = images.load_split(prepared_dir, "train", classes["n_classes"])
-    x_val, y_val = images.load_split(prepared_dir, "test", classes["n_classes"])
-    outputs = model.predict(images.scale(x_val), verbose=0)
+    y_train = images.load_labels(Path(prepared_dir) / images.FILES["train"]["labels"], classes["n_classes"])
+    y_val = images.load_labels(Path(prepared_dir) / images.FILES["test"]["labels"], classes["n_classes"])
+    outputs = common.load_outputs(outputs_npz, ["test"], {"test": len(y_val)}, model_file)
     return finish_classifier(
-        experiment, settings, model, outputs, y_val, y_train, classes["class_names"], history_csv, prepared_dir,
-        raw_files, metrics_out, predictions_out, confusion_out, evaluated_on=evaluated_on,
+        experiment, settings, int(outputs["n_parameters"]), outputs["test"], y_val, y_train, classes["class_names"],
+        history_csv, prepared_dir, raw_files, metrics_out, predictions_out, confusion_out, evaluated_on=evaluated_on,
         training_environment_json=training_environment_json,
     )
 
 
-def finish_classifier(experiment: str, settings: dict, model, outputs: np.ndarray, y_val: np.ndarray,
+def finish_classifier(experiment: str, settings: dict, n_parameters: int, outputs: np.ndarray, y_val: np.ndarray,
                       y_train: np.ndarray, class_names: list[str], history_csv: str, prepared_dir: str,
                       raw_files: list[str], metrics_out: str, predictions_out: str, confusion_out: str,
                       training_environment_json: str | None = None, **extra) -> dict:
     """Write metrics.json, predictions.csv and confusion_matrix.csv of an image classifier's ``outputs``."""
     from_logits = settings["training"]["from_logits"]
+    outputs = np.asarray(outputs, dtype=np.float64)
     probabilities = metrics.softmax(outputs) if from_logits else outputs
     base = records.base_record(
-        experiment, settings, model.count_params(), len(read_history(history_csv)),
+        experiment, settings, n_parameters, len(read_history(history_csv)),
         common.test_set(Path(prepared_dir) / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
         common.environment(), common.training_environment(training_environment_json),
     )

@@ -7,15 +7,14 @@ and the weather views (episode 3) both come as such splits.
 
 from __future__ import annotations
 
-import keras
+import numpy as np
 import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import write_csv, write_json
-from dlwf.data.tables import load_columns, load_xy, model_inputs, read_csv_checked, read_history
+from dlwf.data.tables import load_columns, load_xy, read_csv_checked, read_history, targets
+from dlwf.evaluate import metrics
 from dlwf.evaluate import record as records
-from dlwf.nn import training
-from dlwf.nn.model_io import load_model_checked, save_model
 
 from . import common
 
@@ -27,13 +26,21 @@ def train(
     columns_json: str,
     model_out: str,
     history_out: str,
+    outputs_out: str,
+    test_csv: str,
     validation_csv: str | None = None,
     tensorboard_dir: str | None = None,
     environment_out: str | None = None,
 ) -> pd.DataFrame:
     """Build, train and save the experiment's model (model.keras, history.csv); return the history.
 
-    ``environment_out``: where to record the job's environment (device, GPUs; train_environment.json)."""
+    The saved model, reloaded in safe mode, then predicts every split (outputs.npz), so that the
+    evaluation needs no TensorFlow (one TensorFlow start per experiment, not two).
+    ``environment_out``: where to record the job's environment (device, GPUs; train_environment.json).
+    """
+    from dlwf.nn import training
+    from dlwf.nn.model_io import save_model
+
     columns = load_columns(columns_json)
     x_train, y_train = load_xy(train_csv, columns)
     validation = load_xy(validation_csv, columns) if validation_csv else None
@@ -46,20 +53,22 @@ def train(
     write_csv(history, history_out)
     if environment_out:
         common.write_environment(environment_out)
+    splits = {"train": x_train, "test": load_xy(test_csv, columns)[0]}
+    if validation is not None:
+        splits["validation"] = validation[0]
+    common.save_outputs(model_out, splits, outputs_out)
     return history
 
 
-def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) -> pd.DataFrame:
+def _regression_rows(outputs: np.ndarray, split: str, csv: str, columns: dict) -> pd.DataFrame:
     """Return true, predicted and baseline values of one split file, one row per sample."""
-    dtype = {c: str for c in columns["categorical_inputs"].values()} or None
-    frame = read_csv_checked(csv, columns["features"] + [columns["target"], columns["baseline"]], dtype=dtype)
-    x = model_inputs(frame, columns, csv)
+    frame = read_csv_checked(csv, [columns["target"], columns["baseline"]])
     # true and baseline values stay float64 as read, so the baseline RMSE is the lesson's number exactly
     rows = pd.DataFrame({"split": [split] * len(frame)})
     if columns.get("id_column") in frame:
         rows[columns["id_column"]] = frame[columns["id_column"]].to_numpy()
     rows["true"] = frame[columns["target"]].to_numpy(dtype="float64")
-    rows["predicted"] = model.predict(training.tensors(x), verbose=0).reshape(len(frame)).astype("float64")
+    rows["predicted"] = outputs.reshape(len(frame)).astype("float64")
     rows["baseline"] = frame[columns["baseline"]].to_numpy(dtype="float64")
     return rows
 
@@ -67,7 +76,8 @@ def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) ->
 def evaluate(
     experiment: str,
     settings: dict,
-    model_path: str,
+    model_file: str,
+    outputs_npz: str,
     history_csv: str,
     split: dict[str, str],
     raw_files: list[str],
@@ -76,8 +86,9 @@ def evaluate(
     confusion_out: str | None = None,
     training_environment_json: str | None = None,
 ) -> dict:
-    """Evaluate the saved model (loaded from ``model_path`` in safe mode, the lesson's "share the model"
-    step) on its split; write metrics.json and predictions.csv, and for a classifier the confusion matrix.
+    """Evaluate the saved model's outputs on its split (outputs.npz, written by the training job from
+    model.keras reloaded in safe mode, the lesson's "share the model" step); write metrics.json and
+    predictions.csv, and for a classifier the confusion matrix.
 
     ``split`` names the split's files: train, test, columns (columns.json) and, if the experiment
     trains with one, validation. The task comes from columns.json: a classifier is scored by
@@ -85,27 +96,31 @@ def evaluate(
     ``training_environment_json`` is the training job's train_environment.json.
     """
     columns = load_columns(split["columns"])
-    model = load_model_checked(model_path)
+    parts = [part for part in ("train", "validation", "test") if split.get(part)]
+    dtype = {columns["target"]: str} if columns["task"] == "classification" else None
+    frames = {part: read_csv_checked(split[part], [columns["target"]], dtype=dtype) for part in parts}
+    outputs = common.load_outputs(outputs_npz, parts, {part: len(frame) for part, frame in frames.items()}, model_file)
     base = records.base_record(
-        experiment, settings, model.count_params(), len(read_history(history_csv)), common.test_set(split["test"]),
-        common.dataset_md5(raw_files), common.environment(), common.training_environment(training_environment_json),
+        experiment, settings, int(outputs["n_parameters"]), len(read_history(history_csv)),
+        common.test_set(split["test"]), common.dataset_md5(raw_files), common.environment(),
+        common.training_environment(training_environment_json),
     )
     if columns["task"] == "classification":
-        _, y_train = load_xy(split["train"], columns)
-        x_test, y_test = load_xy(split["test"], columns)
+        y_train = targets(frames["train"], columns, split["train"])
+        y_test = targets(frames["test"], columns, split["test"])
+        probabilities = outputs["test"].astype(np.float64)
+        if settings["training"]["from_logits"]:
+            probabilities = metrics.softmax(probabilities)
         record, predictions, confusion = records.classification(
-            base, model.predict(training.tensors(x_test), verbose=0), y_test.argmax(axis=1), y_train.argmax(axis=1),
-            columns["class_names"],
+            base, probabilities, y_test.argmax(axis=1), y_train.argmax(axis=1), columns["class_names"],
         )
         write_csv(confusion, confusion_out, index=True)
         summary = f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}"
     else:
         if "baseline" not in columns:
             raise WorkflowInputError(f"{split['columns']}: a regressor's evaluation needs a 'baseline' column")
-        parts = ("train", "validation", "test")
         predictions = pd.concat(
-            [_regression_rows(model, part, split[part], columns) for part in parts if split.get(part)],
-            ignore_index=True,
+            [_regression_rows(outputs[part], part, split[part], columns) for part in parts], ignore_index=True
         )
         record = records.regression(
             base, predictions, target=columns["target"],
@@ -116,5 +131,3 @@ def evaluate(
     write_json(record, metrics_out)
     print(summary)
     return record
-
-

@@ -171,9 +171,9 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
     if not base["pretrained"]:
         extra["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
     record = finish_classifier(
-        experiment, settings, model, logits, y_test, y_train, classes["class_names"], history_csv, prepared_dir,
-        raw_files, metrics_out, predictions_out, confusion_out, training_environment_json=training_environment_json,
-        **extra,
+        experiment, settings, model.count_params(), logits, y_test, y_train, classes["class_names"], history_csv,
+        prepared_dir, raw_files, metrics_out, predictions_out, confusion_out,
+        training_environment_json=training_environment_json, **extra,
     )
     print(f"feature pass {timing.get('feature_pass_s')} s, head training {timing.get('head_training_s')} s")
     return record

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlwf.core.fileio import save_figure, write_csv, write_json
+from dlwf.core.fileio import write_csv, write_json
 from dlwf.data import tables, weather
 from dlwf.evaluate import metrics
 
@@ -34,14 +34,3 @@ def split(view_csv: str, target: str, test_size: float, holdout_test_size: float
     write_csv(validation, val_out)
     write_csv(test, test_out)
     write_json(weather.columns_contract(view, target), columns_out)
-
-
-def prediction_scatter(predictions_csv: str, label: str, title: str, train_out: str, test_out: str) -> None:
-    """Predicted vs true values on the train and test sets, the baseline's beside the model's."""
-    from dlwf.report import plots  # only the figure rules need matplotlib
-
-    predictions = tables.read_csv_checked(predictions_csv, ["split", "true", "predicted", "baseline"])
-    for split_name, dest in (("train", train_out), ("test", test_out)):
-        fig = plots.prediction_scatter(predictions, split_name, label)
-        fig.suptitle(title)
-        save_figure(fig, dest)

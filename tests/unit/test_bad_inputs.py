@@ -240,12 +240,13 @@ def test_empty_raw_file_fails_the_prepare_script(tmp_path, monkeypatch, capsys):
 # ------------------------------------------------------------------ tabular: split files (training input)
 
 
-def write_split(directory: Path, train: pd.DataFrame) -> dict:
+def write_split(directory: Path, train: pd.DataFrame, test: pd.DataFrame | None = None) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     train.to_csv(directory / "train.csv", index=False)
+    (split_frame(6) if test is None else test).to_csv(directory / "test.csv", index=False)
     columns = {"features": FEATURES, "target": "species", "task": "classification", "class_names": CLASSES}
     (directory / "columns.json").write_text(json.dumps(columns))
-    return {"train": directory / "train.csv", "columns": directory / "columns.json"}
+    return {"train": directory / "train.csv", "test": directory / "test.csv", "columns": directory / "columns.json"}
 
 
 def split_frame(n: int = 12) -> pd.DataFrame:
@@ -267,7 +268,8 @@ SPEC = experiment_settings("dense10", {"training": {"epochs": 3, "validation": N
 
 def train(split: dict, out: Path, spec: dict = SPEC):
     return tabular.train(
-        "exp", spec, str(split["train"]), str(split["columns"]), str(out / "model.keras"), str(out / "history.csv")
+        "exp", spec, str(split["train"]), str(split["columns"]), str(out / "model.keras"), str(out / "history.csv"),
+        str(out / "outputs.npz"), str(split["test"]),
     )
 
 
@@ -652,57 +654,51 @@ def test_model_config_naming_a_non_keras_callable_is_refused(tmp_path):
     assert not marker.exists()
 
 
-def tabular_eval_inputs(tmp_path: Path, columns: dict) -> dict:
-    split = tmp_path / "split"
-    split.mkdir()
-    (split / "columns.json").write_text(json.dumps(columns))
-    model = tmp_path / "exp" / "model.keras"
-    model.parent.mkdir()
+def test_tabular_evaluation_refuses_a_replaced_model_or_garbage_outputs_and_writes_nothing(tmp_path):
+    """Evaluation scores the outputs the training job computed from model.keras (reloaded in safe
+    mode); a model.keras that is not that model, or an outputs file that is not one, is named."""
+    split = write_split(tmp_path / "split", split_frame(24))
+    out = tmp_path / "exp"
+    train(split, out)
+    files = {"train": str(split["train"]), "test": str(split["test"]), "columns": str(split["columns"])}
+
+    def evaluate():
+        tabular.evaluate("exp", SPEC, str(out / "model.keras"), str(out / "outputs.npz"), str(out / "history.csv"),
+                         files, [], str(out / "metrics.json"), str(out / "predictions.csv"),
+                         str(out / "confusion_matrix.csv"))
+
+    evaluate()  # the trained state evaluates
+    for name in ("metrics.json", "predictions.csv", "confusion_matrix.csv"):
+        (out / name).unlink()
+    model = out / "model.keras"
+    original = model.read_bytes()
     model.write_text("garbage")
-    return {"model": model, "columns": split / "columns.json", "out": tmp_path / "exp"}
+    with pytest.raises(WorkflowInputError, match=rf"^{model}: not the model that was trained .* delete it"):
+        evaluate()
+    model.write_bytes(original)
+    (out / "outputs.npz").write_text("garbage")
+    with pytest.raises(WorkflowInputError, match=rf"^{out / 'outputs.npz'}: not a model outputs file .*delete it"):
+        evaluate()
+    assert files_in(out) == ["history.csv", "model.keras", "outputs.npz"]
 
 
-def test_classifier_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(tmp_path):
-    inputs = tabular_eval_inputs(tmp_path, {"features": FEATURES, "target": "species",
-                                            "task": "classification", "class_names": CLASSES})
-    out = inputs["out"]
-    with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
-        tabular.evaluate(
-            "exp", SPEC, str(inputs["model"]), "h.csv",
-            {"train": "train.csv", "test": "test.csv", "columns": str(inputs["columns"])}, [],
-            str(out / "metrics.json"), str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
-        )
-    assert files_in(out) == ["model.keras"]
-
-
-def test_regressor_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(tmp_path):
-    inputs = tabular_eval_inputs(tmp_path, {"features": ["a"], "target": "t", "task": "regression",
-                                            "baseline": "b"})
-    out = inputs["out"]
-    with pytest.raises(WorkflowInputError, match=rf"^{inputs['model']}: not a Keras model file"):
-        tabular.evaluate(
-            "exp", SPEC, str(inputs["model"]), "h.csv",
-            {"train": "train.csv", "test": "test.csv", "columns": str(inputs["columns"])}, [],
-            str(out / "metrics.json"), str(out / "predictions.csv"),
-        )
-    assert files_in(out) == ["model.keras"]
-
-
-def test_image_evaluation_with_a_corrupt_model_names_it_and_writes_nothing(tmp_path):
+def test_image_evaluation_refuses_outputs_for_other_images(tmp_path):
     prepared = tmp_path / "prepared"
     prepared.mkdir()
     (prepared / "classes.json").write_text(json.dumps({"class_names": ["a", "b"], "n_classes": 2,
                                                        "image_shape": [8, 8, 3]}))
+    for part in ("train", "test"):
+        np.save(prepared / f"{part}_labels.npy", np.array([0, 1, 0, 1]))
     out = tmp_path / "exp"
     out.mkdir()
-    model = out / "model.keras"
-    model.write_bytes(b"\x00" * 64)
-    with pytest.raises(WorkflowInputError, match=rf"^{model}: not a Keras model file"):
+    (out / "model.keras").write_bytes(b"model")
+    np.savez(out / "outputs.npz", test=np.zeros((3, 2), np.float32), n_parameters=np.asarray(10))
+    with pytest.raises(WorkflowInputError, match=r"outputs.npz: 3 outputs for the 4 test samples"):
         image_steps.evaluate(
-            "exp", SPEC, str(model), "h.csv", str(prepared), [], str(out / "metrics.json"),
-            str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
+            "exp", SPEC, str(out / "model.keras"), str(out / "outputs.npz"), "h.csv", str(prepared), [],
+            str(out / "metrics.json"), str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
         )
-    assert files_in(out) == ["model.keras"]
+    assert files_in(out) == ["model.keras", "outputs.npz"]
 
 
 def test_transfer_assembly_with_a_corrupt_extractor_names_it_and_writes_nothing(tmp_path):

@@ -245,7 +245,7 @@ def test_per_experiment_jobs_write_only_inside_their_own_paths(parsed_rules):
 def test_training_scripts_take_their_directories_from_the_rules_outputs():
     """TensorBoard and tuner directories come from snakemake.output, never from a fixed path."""
     train = (REPO / "scripts" / "train_tabular.py").read_text()
-    assert 'tensorboard_dir=snakemake.output.get("tensorboard")' in train
+    assert 'tensorboard_dir=out.get("tensorboard")' in train and "i, out = snakemake.input, snakemake.output" in train
     tune = (REPO / "scripts" / "tune_image_classifier.py").read_text()
     assert "out.tuner, out.model" in tune and "out = snakemake.output" in tune
     for path in PYTHON_FILES:

@@ -17,10 +17,11 @@ runtime.configure_tensorflow(1)
 
 import keras  # noqa: E402
 
+from dlwf.data import tables  # noqa: E402
 from dlwf.evaluate import metrics  # noqa: E402
 from dlwf.nn.builders import build_model  # noqa: E402
 from dlwf.report import plots  # noqa: E402
-from dlwf.steps import tabular  # noqa: E402
+from dlwf.steps import common, tabular  # noqa: E402
 
 TARGET = "BASEL_sunshine"
 BASEL = ["cloud_cover", "humidity", "pressure", "global_radiation", "precipitation", "sunshine",
@@ -180,9 +181,13 @@ def test_evaluate_regressor_writes_metrics_with_the_baseline(tmp_path):
     split = {part: str(tmp_path / f"{name}.csv") for part, name in
              (("train", "train"), ("validation", "val"), ("test", "test"), ("columns", "columns"))}
     split["columns"] = str(tmp_path / "columns.json")
+    columns = tables.load_columns(split["columns"])
+    common.save_outputs(str(tmp_path / "model.keras"),
+                        {part: tables.load_xy(split[part], columns)[0] for part in ("train", "validation", "test")},
+                        str(tmp_path / "outputs.npz"))
     record = tabular.evaluate(
-        "exp", spec, str(tmp_path / "model.keras"), str(tmp_path / "h.csv"), split, [str(raw)],
-        str(tmp_path / "metrics.json"), str(tmp_path / "predictions.csv"),
+        "exp", spec, str(tmp_path / "model.keras"), str(tmp_path / "outputs.npz"), str(tmp_path / "h.csv"), split,
+        [str(raw)], str(tmp_path / "metrics.json"), str(tmp_path / "predictions.csv"),
     )
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["baseline"]["rmse"] == record["baseline"]["rmse"] == baseline_rmse(splits["test"])
@@ -215,8 +220,8 @@ def test_prediction_scatter_shows_model_beside_baseline(tmp_path):
     assert "RMSE 0.58" in titles[0] and "RMSE 0.00" in titles[1]
     csv = tmp_path / "p.csv"
     predictions.to_csv(csv, index=False)
-    from dlwf.steps import weather as weather_step
+    from dlwf.steps import plots as plot_steps
 
-    weather_step.prediction_scatter(str(csv), "sunshine", "exp", str(tmp_path / "s.png"), str(tmp_path / "t.png"))
+    plot_steps.prediction_scatter(str(csv), "sunshine", "exp", str(tmp_path / "s.png"), str(tmp_path / "t.png"))
     assert (tmp_path / "s.png").stat().st_size > 0 and (tmp_path / "t.png").stat().st_size > 0
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
