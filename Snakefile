@@ -29,7 +29,6 @@ include: "rules/tabular.smk"
 include: "rules/images.smk"
 include: "rules/grids.smk"
 include: "rules/transfer.smk"
-include: "rules/plots.smk"
 include: "rules/predict.smk"
 include: "rules/report.smk"
 

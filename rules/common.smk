@@ -1,6 +1,5 @@
 # The rules' adapter to the experiment plan (dlwf/plan): the config is validated and turned into
 # one plan object once; the rules read their inputs and params from it.
-import re
 import sys
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from snakemake.exceptions import WorkflowError
 WORKFLOW_DIR = Path(workflow.source_path("../Snakefile")).parent
 sys.path.insert(0, str(WORKFLOW_DIR))
 from dlwf import plan
-from dlwf.plan import code
+from dlwf.plan import code, layout
 from dlwf.plan.experiments import IMAGE_KINDS, TABLE_KINDS
 
 try:
@@ -22,8 +21,8 @@ config.update(PLAN.config)  # the schema's defaults, for the scripts (snakemake.
 
 
 def alternatives(names):
-    """Regex matching exactly one of ``names`` (or nothing when empty)."""
-    return "|".join(re.escape(n) for n in names) or "(?!)"
+    """Regex matching exactly one of ``names`` (or nothing when empty), as a trie (dlwf/plan/layout.py)."""
+    return layout.alternatives(names)
 
 
 wildcard_constraints:

@@ -195,7 +195,22 @@ rule evaluate_image_classifier:
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
+        card="results/{dataset}/{experiment}/model_card.md",
         confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
+        curves=report(
+            "results/{dataset}/{experiment}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "training curves"},
+        ),
+        confusion_plot=report(
+            "results/{dataset}/{experiment}/confusion_matrix.png",
+            caption="../report/confusion_matrix.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "confusion matrix"},
+        ),
     log:
         "logs/{dataset}/{experiment}/evaluate.log",
     benchmark:
@@ -203,7 +218,7 @@ rule evaluate_image_classifier:
     wildcard_constraints:
         experiment=experiments_of(IMAGE_KINDS, ["single", "tuner"]),
     conda:
-        "../envs/data.yaml"
+        "../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=2000,

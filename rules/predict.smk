@@ -1,4 +1,5 @@
-# The lesson's last steps: perform a prediction on new data, and share the model (its card).
+# The lesson's "perform a prediction" step on new data (each model's card, for sharing it, is
+# written by its evaluation).
 
 
 rule fetch_prediction_input:
@@ -44,27 +45,3 @@ rule predict:
         settings=from_plan("settings"),
     script:
         "../scripts/predict.py"
-
-
-rule model_card:
-    input:
-        unpack(from_plan("card_data")),
-        metrics="results/{dataset}/{experiment}/metrics.json",
-        model="results/{dataset}/{experiment}/model.keras",
-        code=code_inputs("model_card"),
-    output:
-        "results/{dataset}/{experiment}/model_card.md",
-    log:
-        "logs/{dataset}/{experiment}/model_card.log",
-    benchmark:
-        "benchmarks/{dataset}/{experiment}/model_card.tsv"
-    wildcard_constraints:
-        experiment=alternatives(PLAN.model_experiment_ids()),
-    conda:
-        "../envs/data.yaml"
-    threads: 1
-    params:
-        settings=from_plan("settings"),
-        description=from_plan("description"),
-    script:
-        "../scripts/model_card.py"

@@ -54,7 +54,22 @@ rule evaluate_classifier:
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
+        card="results/{dataset}/{experiment}/model_card.md",
         confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
+        curves=report(
+            "results/{dataset}/{experiment}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "training curves"},
+        ),
+        confusion_plot=report(
+            "results/{dataset}/{experiment}/confusion_matrix.png",
+            caption="../report/confusion_matrix.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "confusion matrix"},
+        ),
     log:
         "logs/{dataset}/{experiment}/evaluate.log",
     benchmark:
@@ -62,7 +77,7 @@ rule evaluate_classifier:
     wildcard_constraints:
         experiment=experiments_of(TABLE_KINDS, tasks=["classification"]),
     conda:
-        "../envs/data.yaml"
+        "../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,
@@ -84,6 +99,28 @@ rule evaluate_regressor:
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
+        card="results/{dataset}/{experiment}/model_card.md",
+        curves=report(
+            "results/{dataset}/{experiment}/training_curves.png",
+            caption="../report/training_curves.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "training curves"},
+        ),
+        scatter_train=report(
+            "results/{dataset}/{experiment}/predicted_vs_true_train.png",
+            caption="../report/predicted_vs_true.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "predicted vs true (training set)"},
+        ),
+        scatter_test=report(
+            "results/{dataset}/{experiment}/predicted_vs_true_test.png",
+            caption="../report/predicted_vs_true.rst",
+            category="{dataset}",
+            subcategory="{experiment}",
+            labels={"figure": "predicted vs true (test set)"},
+        ),
     log:
         "logs/{dataset}/{experiment}/evaluate.log",
     benchmark:
@@ -91,11 +128,12 @@ rule evaluate_regressor:
     wildcard_constraints:
         experiment=experiments_of(TABLE_KINDS, tasks=["regression"]),
     conda:
-        "../envs/data.yaml"
+        "../envs/plot.yaml"
     threads: 1
     resources:
         mem_mb=1000,
     params:
         settings=from_plan("settings"),
+        label=from_plan("target_label"),
     script:
         "../scripts/evaluate_table.py"

@@ -26,6 +26,14 @@ def _redirect_to_log(path: str):
     return console
 
 
+FIGURES = ("curves", "confusion_plot", "scatter_train", "scatter_test")
+
+
+def figure_outputs(output) -> dict[str, str]:
+    """The figures an evaluation rule declares (by output name): they are drawn by its step."""
+    return {name: output.get(name) for name in FIGURES if output.get(name)}
+
+
 def run(main, snakemake) -> None:
     """Run ``main(snakemake)`` logging to the rule's log; exit 1 with a one-line message on errors."""
     console = _redirect_to_log(snakemake.log[0]) if snakemake.log else sys.stderr

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from _rule import run
+from _rule import figure_outputs, run
 
 
 def main(snakemake):
@@ -11,7 +11,7 @@ def main(snakemake):
     i, out = snakemake.input, snakemake.output
     images.evaluate(snakemake.wildcards.experiment, snakemake.params.settings, i.model, i.outputs, i.history,
                     str(Path(i.classes).parent), list(i.raw), out.metrics, out.predictions, out.confusion,
-                    training_environment_json=i.training_environment)
+                    training_environment_json=i.training_environment, card_out=out.card, figures=figure_outputs(out))
 
 
 run(main, snakemake)

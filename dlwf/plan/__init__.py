@@ -46,6 +46,7 @@ class Plan(RuleInputs):
     config: dict = field(repr=False)
     datasets: dict[str, Dataset]
     experiments: dict[str, Experiment]
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)  # results computed once per plan
 
     # ------------------------------------------------------------------ selections
 
@@ -65,10 +66,6 @@ class Plan(RuleInputs):
             and (tasks is None or e.task in tasks)
             and (tensorboard is None or e.training["tensorboard"] == tensorboard)
         ]
-
-    def model_experiment_ids(self) -> list[str]:
-        """Ids of the experiments with one model.keras (all but grids, whose points have one each)."""
-        return [e.id for e in self.experiments.values() if e.mode != "grid"]
 
     def prediction_entries(self) -> list[str]:
         return sorted(self.config["predict"])
@@ -171,7 +168,12 @@ class Plan(RuleInputs):
 
     def report_parameters(self, dataset: str, **_) -> dict:
         """The papermill parameters of a dataset's report: its description and the files its notebook reads."""
-        outputs = self.dataset_outputs(dataset)
+        if dataset not in self._memo.setdefault("report", {}):
+            self._memo["report"][dataset] = self._report_parameters(dataset)
+        return self._memo["report"][dataset]
+
+    def _report_parameters(self, dataset: str) -> dict:
+        outputs = layout.dataset_files(self.datasets[dataset])
         experiments = {
             exp.id: {
                 "description": exp.description,
@@ -179,7 +181,7 @@ class Plan(RuleInputs):
                 "view": exp.view,
                 "repeat_of": exp.repeat_of,
                 "grid_of": exp.grid_of,
-                "files": layout.own_files(exp, outputs),
+                "files": layout.own_files(exp),
             }
             for exp in self.enabled_experiments(dataset)
         }

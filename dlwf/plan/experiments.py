@@ -10,6 +10,7 @@ reworded description, a reordered overlay or a default written out changes nothi
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import re
@@ -129,11 +130,16 @@ class Experiment:
 
     def settings(self) -> dict:
         """Everything that determines this experiment's results, canonical (see the module docstring).
+        (A fresh copy of the value computed once.)
 
         Not in it: description, enabled, repeats (and which experiment a repeat belongs to). A grid
         point's settings have its values set and no grid: adding a value to a grid changes nothing
         for the other points.
         """
+        return copy.deepcopy(self._settings)
+
+    @functools.cached_property
+    def _settings(self) -> dict:
         settings = {"dataset": self.dataset, "seed": self.seed, "model": self.model, "training": self.training}
         for key in ("view", "sweep", "tuner", "base_model", "grid"):
             if getattr(self, key) is not None:

@@ -144,11 +144,39 @@ def report_files(dataset: str) -> list[str]:
     return [f"{REPORTS}/{dataset}.html", f"{REPORTS}/{dataset}.ipynb"]
 
 
-def own_files(exp: Experiment, paths: list[str]) -> dict[str, str]:
-    """{file name: path} of the files of ``paths`` directly in the experiment's directory that a report reads."""
+def own_files(exp: Experiment) -> dict[str, str]:
+    """{file name: path} of the experiment's own files (in its directory) that a report reads."""
     prefix = experiment_dir(exp) + "/"
     return {
         PurePosixPath(p).name: p
-        for p in paths
+        for p in experiment_outputs(exp)
         if p.startswith(prefix) and "/" not in p[len(prefix):] and p.endswith(REPORT_FILE_TYPES)
     }
+
+
+def alternatives(names) -> str:
+    """A regular expression matching exactly one of ``names`` (nothing when there is none), as a
+    trie: `(?:dense(?:10(?:_normalized)?|_...))`, so that matching costs the length of a name, not
+    the number of names (wildcard constraints of configs with hundreds of experiments)."""
+    import re
+
+    trie: dict = {}
+    for name in sorted(set(names)):
+        node = trie
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    if not trie:
+        return "(?!)"
+
+    def pattern(node: dict) -> str:
+        branches = [re.escape(char) + pattern(child) if char else "" for char, child in sorted(node.items())]
+        if len(branches) == 1:
+            return branches[0]
+        optional = "" in branches
+        alternatives = [b for b in branches if b]
+        body = "|".join(alternatives)
+        group = f"(?:{body})" if len(alternatives) > 1 or optional else body
+        return group + ("?" if optional else "")
+
+    return pattern(trie)

@@ -113,9 +113,6 @@ class RuleInputs:
         """Everything that determines the experiment's results (see Experiment.settings)."""
         return self.experiments[experiment].settings()
 
-    def description(self, experiment: str, **_) -> str:
-        return self.experiments[experiment].description
-
     def split_files(self, experiment: str, **_) -> dict[str, str]:
         return layout.split_files(self.experiments[experiment])
 
@@ -216,10 +213,3 @@ class RuleInputs:
         if exp.kind in ("images", "image_folder"):
             return {"classes": layout.prepared_images(exp.dataset)["classes"]}
         return {"columns": layout.split_files(exp)["columns"]}
-
-    def card_data(self, experiment: str, **_) -> dict[str, str]:
-        """The files a model card reads besides metrics.json: columns.json or classes.json."""
-        exp = self.experiments[experiment]
-        if exp.kind in ("images", "image_folder"):
-            return {"data": layout.prepared_images(exp.dataset)["classes"]}
-        return {"data": layout.split_files(exp)["columns"]}

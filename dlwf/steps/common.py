@@ -98,3 +98,70 @@ def load_outputs(path: str, splits: list[str], rows: dict[str, int] | None = Non
             "that makes it trains the model anew"
         )
     return arrays
+
+
+def model_card(record: dict, data: dict, settings: dict, model_file: str, card_out: str) -> str:
+    """Write the model card of a trained model (markdown): what it learned from, what it takes, how
+    well it does against the baseline, and how to load it and predict (the lesson's "share the model").
+
+    ``record`` is its metrics.json record, ``data`` the columns.json (tables) or classes.json (images)
+    of its data. Written by the evaluation, beside metrics.json.
+    """
+    from pathlib import Path
+
+    from dlwf.core.fileio import atomic_path
+
+    experiment = record["experiment"]
+    primary, baseline = record["primary_metric"], record.get("baseline") or {}
+    baseline_value = baseline.get(primary["name"])
+    lines = [
+        f"# Model card: {experiment}",
+        "",
+        "## Data",
+        f"- dataset `{record['dataset']}`; files and md5: "
+        + ", ".join(f"`{name}` {md5}" for name, md5 in record["provenance"]["dataset_md5"].items()),
+        f"- evaluated on `{record['test_set']['file']}` (md5 {record['test_set']['md5']})",
+        "",
+        "## Inputs and outputs",
+    ]
+    if "image_shape" in data:
+        lines += [
+            f"- input: RGB images of {data['image_shape'][0]}x{data['image_shape'][1]} pixels, scaled to [0, 1] "
+            "(pixel value / 255), as an array of shape (N, height, width, 3)",
+            f"- output: one score per class ({'logits' if settings['training']['from_logits'] else 'probabilities'}),"
+            f" in this order: {', '.join(data['class_names'])}",
+        ]
+    else:
+        inputs = f"an array of shape (N, {len(data['numeric'])}) with the columns {', '.join(data['numeric'])}"
+        if data["categorical_inputs"]:
+            inputs = "a dict: 'features' = " + inputs + "; " + "; ".join(
+                f"'{name}' = the text of column `{column}`, shape (N, 1)"
+                for name, column in data["categorical_inputs"].items()
+            )
+        lines.append(f"- input: {inputs} (raw values: any scaling is inside the model)")
+        if data["task"] == "classification":
+            lines.append(f"- output: one probability per class, in this order: {', '.join(data['class_names'])}")
+        else:
+            lines.append(f"- output: the predicted `{data['target']}`")
+    lines += [
+        "",
+        "## Performance",
+        f"- {primary['name']} {primary['value']:.4g} on the test set; baseline ({baseline.get('name', '?')}) "
+        + (f"{baseline_value:.4g}" if baseline_value is not None else "n/a"),
+        f"- {record['n_parameters']:,} parameters, {record['epochs_run']} epochs",
+        f"- settings hash {record['provenance']['config_hash']}, git commit {record['provenance']['git_commit']}",
+        "",
+        "## Use",
+        "```python",
+        "import keras",
+        f'model = keras.models.load_model("{Path(model_file).name}")  # safe mode: standard layers only',
+        "predictions = model.predict(inputs)  # inputs as described above",
+        "```",
+        f"The workflow does this for new data with a `predict:` entry naming `{experiment}` (see the README).",
+        f"model.keras md5: {md5sum(model_file)}",
+        "",
+    ]
+    text = "\n".join(lines)
+    with atomic_path(card_out) as tmp:
+        tmp.write_text(text)
+    return text

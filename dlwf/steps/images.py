@@ -184,18 +184,26 @@ def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, mod
 
 def evaluate(experiment: str, settings: dict, model_file: str, outputs_npz: str, history_csv: str, prepared_dir: str,
              raw_files: list[str], metrics_out: str, predictions_out: str, confusion_out: str,
-             evaluated_on: str = records.LESSON_VALIDATION, training_environment_json: str | None = None) -> dict:
+             evaluated_on: str = records.LESSON_VALIDATION, training_environment_json: str | None = None,
+             card_out: str | None = None, figures: dict[str, str] | None = None) -> dict:
     """Evaluate the saved model's outputs on the validation (test) images (outputs.npz, written by the
     training job from model.keras reloaded in safe mode); write metrics, predictions, confusion matrix."""
     classes = images.read_classes(prepared_dir)
     y_train = images.load_labels(Path(prepared_dir) / images.FILES["train"]["labels"], classes["n_classes"])
     y_val = images.load_labels(Path(prepared_dir) / images.FILES["test"]["labels"], classes["n_classes"])
     outputs = common.load_outputs(outputs_npz, ["test"], {"test": len(y_val)}, model_file)
-    return finish_classifier(
+    record = finish_classifier(
         experiment, settings, int(outputs["n_parameters"]), outputs["test"], y_val, y_train, classes["class_names"],
         history_csv, prepared_dir, raw_files, metrics_out, predictions_out, confusion_out, evaluated_on=evaluated_on,
         training_environment_json=training_environment_json,
     )
+    if card_out:
+        common.model_card(record, classes, settings, model_file, card_out)
+    if figures:
+        from . import plots
+
+        plots.run_figures(experiment, history_csv, figures, confusion_csv=confusion_out)
+    return record
 
 
 def finish_classifier(experiment: str, settings: dict, n_parameters: int, outputs: np.ndarray, y_val: np.ndarray,

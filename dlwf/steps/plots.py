@@ -1,4 +1,4 @@
-"""Rules of rules/plots.smk: every figure of a trained run, drawn from its result files (no TensorFlow)."""
+"""Every figure of a trained run, drawn from its result files by its evaluation job (no TensorFlow)."""
 
 from __future__ import annotations
 
@@ -33,14 +33,14 @@ def prediction_scatter(predictions_csv: str, label: str, title: str, train_out: 
         save_figure(fig, dest)
 
 
-def classifier_figures(history_csv: str, confusion_csv: str, curves_out: str, confusion_out: str, title: str) -> None:
-    """A classifier's figures: its training curves and its confusion matrix."""
-    training_curves(history_csv, curves_out, title)
-    confusion_matrix(confusion_csv, confusion_out, title)
-
-
-def regressor_figures(history_csv: str, predictions_csv: str, label: str, curves_out: str, train_out: str,
-                      test_out: str, title: str) -> None:
-    """A regressor's figures: its training curves and predicted vs true on the train and test sets."""
-    training_curves(history_csv, curves_out, title)
-    prediction_scatter(predictions_csv, label, title, train_out, test_out)
+def run_figures(title: str, history_csv: str, figures: dict[str, str], confusion_csv: str | None = None,
+                predictions_csv: str | None = None, label: str = "value") -> None:
+    """Draw a trained run's figures, as many as ``figures`` names: curves (from history.csv),
+    confusion_plot (from the confusion-matrix CSV), scatter_train and scatter_test (from a
+    regressor's predictions.csv, ``label`` naming the target)."""
+    if "curves" in figures:
+        training_curves(history_csv, figures["curves"], title)
+    if "confusion_plot" in figures:
+        confusion_matrix(confusion_csv, figures["confusion_plot"], title)
+    if "scatter_train" in figures:
+        prediction_scatter(predictions_csv, label, title, figures["scatter_train"], figures["scatter_test"])

@@ -2,18 +2,17 @@
 
 :func:`predict_table` and :func:`predict_images` apply a trained model (loaded from its
 ``model.keras`` in safe mode, as anyone it is shared with would) to new inputs and write one
-row per input; :func:`model_card` writes the card that goes with a shared model.
+row per input (the card that goes with a shared model is written by the evaluation, see
+:func:`dlwf.steps.common.model_card`).
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import atomic_path, md5sum, read_json, write_csv
+from dlwf.core.fileio import write_csv
 from dlwf.data import tables
 
 
@@ -97,66 +96,3 @@ def predict_images(settings: dict, model_path: str, classes_json: str, new_files
     write_csv(rows, predictions_out)
     print(f"{len(rows)} predictions for the images of {folder}")
     return rows
-
-
-def model_card(experiment: str, settings: dict, description: str, metrics_json: str, data_json: str,
-               model_file: str, card_out: str) -> str:
-    """Write the model card of a trained model (markdown): what it learned from, what it takes, how
-    well it does against the baseline, and how to load it and predict (the lesson's "share the model")."""
-    record = read_json(metrics_json)
-    data = read_json(data_json)
-    primary, baseline = record["primary_metric"], record.get("baseline") or {}
-    baseline_value = baseline.get(primary["name"])
-    lines = [
-        f"# Model card: {experiment}",
-        "",
-        description or "(no description in the config)",
-        "",
-        "## Data",
-        f"- dataset `{record['dataset']}`; files and md5: "
-        + ", ".join(f"`{name}` {md5}" for name, md5 in record["provenance"]["dataset_md5"].items()),
-        f"- evaluated on `{record['test_set']['file']}` (md5 {record['test_set']['md5']})",
-        "",
-        "## Inputs and outputs",
-    ]
-    if "image_shape" in data:
-        lines += [
-            f"- input: RGB images of {data['image_shape'][0]}x{data['image_shape'][1]} pixels, scaled to [0, 1] "
-            "(pixel value / 255), as an array of shape (N, height, width, 3)",
-            f"- output: one score per class ({'logits' if settings['training']['from_logits'] else 'probabilities'}),"
-            f" in this order: {', '.join(data['class_names'])}",
-        ]
-    else:
-        inputs = f"an array of shape (N, {len(data['numeric'])}) with the columns {', '.join(data['numeric'])}"
-        if data["categorical_inputs"]:
-            inputs = "a dict: 'features' = " + inputs + "; " + "; ".join(
-                f"'{name}' = the text of column `{column}`, shape (N, 1)"
-                for name, column in data["categorical_inputs"].items()
-            )
-        lines.append(f"- input: {inputs} (raw values: any scaling is inside the model)")
-        if data["task"] == "classification":
-            lines.append(f"- output: one probability per class, in this order: {', '.join(data['class_names'])}")
-        else:
-            lines.append(f"- output: the predicted `{data['target']}`")
-    lines += [
-        "",
-        "## Performance",
-        f"- {primary['name']} {primary['value']:.4g} on the test set; baseline ({baseline.get('name', '?')}) "
-        + (f"{baseline_value:.4g}" if baseline_value is not None else "n/a"),
-        f"- {record['n_parameters']:,} parameters, {record['epochs_run']} epochs",
-        f"- settings hash {record['provenance']['config_hash']}, git commit {record['provenance']['git_commit']}",
-        "",
-        "## Use",
-        "```python",
-        "import keras",
-        f'model = keras.models.load_model("{Path(model_file).name}")  # safe mode: standard layers only',
-        "predictions = model.predict(inputs)  # inputs as described above",
-        "```",
-        f"The workflow does this for new data with a `predict:` entry naming `{experiment}` (see the README).",
-        f"model.keras md5: {md5sum(model_file)}",
-        "",
-    ]
-    text = "\n".join(lines)
-    with atomic_path(card_out) as tmp:
-        tmp.write_text(text)
-    return text

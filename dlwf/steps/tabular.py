@@ -85,6 +85,9 @@ def evaluate(
     predictions_out: str,
     confusion_out: str | None = None,
     training_environment_json: str | None = None,
+    card_out: str | None = None,
+    figures: dict[str, str] | None = None,
+    label: str = "value",
 ) -> dict:
     """Evaluate the saved model's outputs on its split (outputs.npz, written by the training job from
     model.keras reloaded in safe mode, the lesson's "share the model" step); write metrics.json and
@@ -93,6 +96,8 @@ def evaluate(
     ``split`` names the split's files: train, test, columns (columns.json) and, if the experiment
     trains with one, validation. The task comes from columns.json: a classifier is scored by
     accuracy against the majority class, a regressor by RMSE against the split's baseline column.
+    ``figures`` names the figures to draw: curves (training curves), and confusion_plot (a
+    classifier) or scatter_train and scatter_test (a regressor; ``label`` names the target).
     ``training_environment_json`` is the training job's train_environment.json.
     """
     columns = load_columns(split["columns"])
@@ -129,5 +134,12 @@ def evaluate(
         summary = f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}"
     write_csv(predictions, predictions_out)
     write_json(record, metrics_out)
+    if card_out:
+        common.model_card(record, columns, settings, model_file, card_out)
+    if figures:
+        from . import plots
+
+        plots.run_figures(experiment, history_csv, figures, confusion_csv=confusion_out,
+                          predictions_csv=predictions_out, label=label)
     print(summary)
     return record

@@ -119,7 +119,8 @@ def benchmark_seconds(path: str) -> float:
 
 def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, history_csv: str, prepared_dir: str,
              test_features: str, base_json: str, raw_files: list[str], benchmarks: dict[str, str], metrics_out: str,
-             predictions_out: str, confusion_out: str, training_environment_json: str | None = None) -> dict:
+             predictions_out: str, confusion_out: str, training_environment_json: str | None = None,
+             card_out: str | None = None, figures: dict[str, str] | None = None) -> dict:
     """Evaluate the assembled model on the RAW validation images; write metrics, predictions, confusion matrix.
 
     Fails when the model disagrees with the head on the cached features by more than
@@ -175,6 +176,12 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
         prepared_dir, raw_files, metrics_out, predictions_out, confusion_out,
         training_environment_json=training_environment_json, **extra,
     )
+    if card_out:
+        common.model_card(record, classes, settings, model_path, card_out)
+    if figures:
+        from . import plots
+
+        plots.run_figures(experiment, history_csv, figures, confusion_csv=confusion_out)
     print(f"feature pass {timing.get('feature_pass_s')} s, head training {timing.get('head_training_s')} s")
     return record
 
