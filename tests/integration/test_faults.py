@@ -94,7 +94,8 @@ def test_two_experiments_trained_at_once_each_wrote_only_their_own_directory(wor
         exp_dir = workdir / "results/penguins" / experiment
         names = sorted(str(p.relative_to(exp_dir)) for p in exp_dir.rglob("*") if p.is_file())
         # nothing but the declared outputs: no stray temp file of an atomic write, no foreign events
-        assert [n for n in names if not n.startswith("tensorboard/")] == ["history.csv", "model.keras"], names
+        assert [n for n in names if not n.startswith("tensorboard/")] == [
+            "history.csv", "model.keras", "outputs.npz", "train_environment.json"], names
         events = event_files(exp_dir / "tensorboard")
         assert {n.split("/")[1] for n in names if n.startswith("tensorboard/") and "tfevents" in n} == {
             "train", "validation"}
@@ -132,8 +133,8 @@ def test_corrupt_model_file_fails_evaluation_naming_it(workdir):
     history_before = mtimes(workdir, ["results/penguins/dense10_normalized/history.csv"] + SPLIT)
     code, console = run(workdir, "results/penguins/dense10_normalized/metrics.json")
     assert code != 0
-    assert ("ERROR in rule evaluate_classifier: results/penguins/dense10_normalized/model.keras: not a Keras model "
-            "file") in console
+    assert ("ERROR in rule evaluate_classifier: results/penguins/dense10_normalized/model.keras: not the model that "
+            "was trained") in console
     assert "delete it and run snakemake again" in console
     assert model.read_text() == "garbage\n"  # the input is left for the user to inspect
     assert mtimes(workdir, history_before) == history_before

@@ -101,10 +101,14 @@ def test_sweep_has_one_row_per_value_and_the_lessons_plot(run):
     table = pd.read_csv(d / "sweep.csv")
     assert table["dropout"].tolist() == [0.2, 0.8]
     assert (table["epochs_run"] == 2).all()
-    for value in ("0.2", "0.8"):
-        evaluation = json.loads((d / f"dropout_{value}" / "evaluation.json").read_text())
-        assert evaluation["value"] == float(value)
+    for value in ("0.2", "0.8"):  # each value is a run of its own, with the usual files
+        point = json.loads((d / f"dropout_{value}" / "metrics.json").read_text())
+        assert point["provenance"]["config"]["model"]["args"]["dropout"] == float(value)
+        assert point["experiment"] == f"dropout_sweep/dropout_{value}"
         assert (d / f"dropout_{value}" / "model.keras").exists()
+        assert (d / f"dropout_{value}" / "confusion_matrix.png").exists()
+    grid = pd.read_csv(d / "grid.csv")
+    assert grid["point"].tolist() == ["dropout_0.2", "dropout_0.8"] and (d / "grid.png").exists()
     assert (d / "sweep_val_loss.png").stat().st_size > 5_000
     # metrics.json has every classifier's layout; its accuracy is that of the lowest final val_loss
     metrics = json.loads((d / "metrics.json").read_text())

@@ -15,9 +15,12 @@ pytestmark = pytest.mark.integration
 OWN_CONFIG = {
     "datasets": {
         "penguins": {
-            "kind": "penguins",
+            "kind": "table",
             "files": [{"name": "penguins.csv", "url": "package://palmerpenguins/data/penguins.csv",
                        "md5": "a06a0210251465a86fb970018292304d"}],
+            "target": "species",
+            "task": "classification",
+            "features": ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"],
         }
     },
     "experiments": {

@@ -133,8 +133,7 @@ def test_changing_one_experiment_reruns_it_its_report_and_the_leaderboard(run):
 
     changed = with_overlay(run, "epochs.yaml", more_epochs)
     assert planned_jobs(workdir, *changed) == {
-        "train_tabular": 1, "evaluate_classifier": 1, "plot_training_curves": 1, "plot_confusion_matrix": 1,
-        "report_dataset": 1, "leaderboard": 1, "all": 1,
+        "train_tabular": 1, "evaluate_classifier": 1, "report_dataset": 1, "leaderboard": 1, "all": 1,
     }
     outputs = dry_run_outputs(workdir, *changed)
     assert "results/penguins/dense10/model.keras" in outputs and "reports/penguins.html" in outputs
@@ -160,8 +159,7 @@ def test_editing_a_notebook_reruns_only_that_report(run):
 def test_new_raw_data_rerun_the_dataset_its_report_and_the_leaderboard_only(run):
     workdir, args, _ = run
     chain = {"prepare_table": 1, "split_table": 1, "plot_table_pairplot": 1, "train_tabular": 2,
-             "evaluate_classifier": 2, "plot_training_curves": 2, "plot_confusion_matrix": 2,
-             "report_dataset": 1, "leaderboard": 1, "all": 1}
+             "evaluate_classifier": 2, "report_dataset": 1, "leaderboard": 1, "all": 1}
 
     # new data at the source: a changed checksum in the config fetches the file again
     def new_checksum(overlay):
