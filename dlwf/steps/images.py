@@ -135,9 +135,9 @@ def aggregate_sweep(experiment: str, settings: dict, evaluation_files: list[str]
     y_train = images.load_labels(prepared / images.FILES["train"]["labels"], classes["n_classes"])
     y_val = images.load_labels(prepared / images.FILES["test"]["labels"], classes["n_classes"])
     base = records.base_record(
-        experiment, settings, best["n_parameters"], best["epochs_run"],
+        experiment, settings, best["n_parameters"], histories[rows[best_index][arg]],
         common.test_set(prepared / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
-        evaluations[best_index].get("environment", {}),
+        evaluations[best_index].get("environment", {}), samples={"train": len(y_train), "test": len(y_val)},
     )
     accuracy = float(best["val_accuracy"])
     record = records.with_accuracy(
@@ -199,9 +199,9 @@ def finish_classifier(experiment: str, settings: dict, model, outputs: np.ndarra
     from_logits = settings["training"]["from_logits"]
     probabilities = metrics.softmax(outputs) if from_logits else outputs
     base = records.base_record(
-        experiment, settings, model.count_params(), len(read_history(history_csv)),
+        experiment, settings, model.count_params(), read_history(history_csv),
         common.test_set(Path(prepared_dir) / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
-        common.environment(),
+        common.environment(), samples={"train": len(y_train), "test": len(y_val)},
     )
     record, predictions, confusion = records.classification(
         base, probabilities, y_val, y_train, class_names,

@@ -77,15 +77,22 @@ def evaluate(
     """
     columns = load_columns(split["columns"])
     model = load_model_checked(model_path)
-    base = records.base_record(
-        experiment, settings, model.count_params(), len(read_history(history_csv)), common.test_set(split["test"]),
-        common.dataset_md5(raw_files), common.environment(),
-    )
+    history = read_history(history_csv)
+
+    def base(samples: dict) -> dict:
+        return records.base_record(
+            experiment, settings, model.count_params(), history, common.test_set(split["test"]),
+            common.dataset_md5(raw_files), common.environment(), samples=samples,
+        )
+
     if columns["task"] == "classification":
         _, y_train = load_xy(split["train"], columns)
         x_test, y_test = load_xy(split["test"], columns)
+        samples = {"train": len(y_train), "test": len(y_test)}
+        if split.get("validation") and split["validation"] != split["test"]:
+            samples["validation"] = len(load_xy(split["validation"], columns)[1])
         record, predictions, confusion = records.classification(
-            base, model.predict(x_test, verbose=0), y_test.argmax(axis=1), y_train.argmax(axis=1),
+            base(samples), model.predict(x_test, verbose=0), y_test.argmax(axis=1), y_train.argmax(axis=1),
             columns["class_names"],
         )
         write_csv(confusion, confusion_out, index=True)
@@ -100,8 +107,9 @@ def evaluate(
             [_regression_rows(model, part, split[part], columns) for part in parts if split.get(part)],
             ignore_index=True,
         )
+        samples = {part: int((predictions["split"] == part).sum()) for part in parts if split.get(part)}
         record = records.regression(
-            base, predictions, target=columns["targets"][0],
+            base(samples), predictions, target=columns["targets"][0],
             baseline_name=columns.get("baseline_name", columns["baseline"]), baseline_column=columns["baseline"],
         )
         summary = f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}"
