@@ -69,6 +69,7 @@ class Experiment:
     model: dict = field(repr=False)
     training: dict = field(repr=False)
     view: str | None = None
+    episode: int | None = None
     repeats: int = 1
     repeat_of: str | None = None
     sweep: dict | None = field(default=None, repr=False)
@@ -83,7 +84,7 @@ class Experiment:
     def settings(self) -> dict:
         """Everything that determines this experiment's results, canonical (see the module docstring).
 
-        Not in it: description, enabled, repeats (and which experiment a repeat belongs to).
+        Not in it: description, enabled, episode, repeats (and which experiment a repeat belongs to).
         """
         settings = {"dataset": self.dataset, "seed": self.seed, "model": self.model, "training": self.training}
         for key in ("view", "sweep", "tuner", "base_model"):
@@ -137,6 +138,7 @@ def _experiment(name: str, spec: dict, kind: str, **overrides) -> Experiment:
         model=copy.deepcopy(spec["model"]),
         training=copy.deepcopy(spec["training"]),
         view=spec.get("view"),
+        episode=spec["episode"],
         repeats=spec["repeats"],
         sweep=copy.deepcopy(spec.get("sweep")),
         tuner=copy.deepcopy(spec.get("tuner")),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dlwf.core import markup
 from dlwf.core.base_model import weights_path
 
-from . import layout
+from . import layout, lesson
 from .code import workflow_file
 from .experiments import canonical
 
@@ -137,9 +138,28 @@ class RuleInputs:
     # ------------------------------------------------------------------ reports
 
     def leaderboard_entries(self, **_) -> dict[str, dict]:
-        """What the leaderboard shows of each experiment besides its metrics.json."""
-        return {e.id: {"description": e.description, "repeat_of": e.repeat_of} for e in self.experiments.values()}
+        """What the leaderboard shows of each of its experiments besides its metrics.json: the
+        description and the lesson's number (escaped for params, see :mod:`dlwf.core.markup`)."""
+        shown = {Path(p).parent.name for p in self.metrics_files()}
+        return markup.for_params({
+            e.id: {
+                "description": e.description,
+                "repeat_of": e.repeat_of,
+                "lesson": lesson.reference(e.repeat_of or e.id, self.datasets[e.dataset].files),
+            }
+            for e in self.experiments.values()
+            if e.id in shown
+        })
 
-    def report_notebook(self, dataset: str, **_) -> str:
-        """notebooks/<kind>.ipynb, relative to the working directory."""
+    def leaderboard_missing(self, **_) -> dict[str, dict]:
+        """{dataset: {'files': raw files that could not be fetched, 'experiments': ids}} of the
+        unavailable datasets: the leaderboard lists them as missing."""
+        return {
+            dataset: {"files": files, "experiments": [e.id for e in self.enabled_experiments(dataset)]}
+            for dataset, files in self.unavailable_datasets().items()
+        }
+
+    def report_notebook(self, dataset: str | None = None, episode: str | None = None, **_) -> str:
+        """notebooks/<kind>.ipynb of the dataset (of an episode's dataset), relative to the working directory."""
+        dataset = self.episode_dataset(episode) if episode is not None else dataset
         return workflow_file(f"notebooks/{self.datasets[dataset].kind}.ipynb")
