@@ -9,6 +9,7 @@ localrules:
 
 
 rule download:
+    """Fetch one dataset file (URL, file, package data or mirror copy), verified by its md5."""
     output:
         data=update("resources/{dataset}/{filename}"),
         provenance="resources/{dataset}/{filename}.provenance.json",

@@ -5,6 +5,7 @@
 
 
 rule prepare_images:
+    """Check the image arrays and class names and store them in the npy layout (prepared/)."""
     input:
         raw=from_plan("raw_files"),
         code=code_inputs("prepare_images"),
@@ -32,6 +33,7 @@ rule prepare_images:
 
 
 rule plot_image_samples:
+    """A grid of training images with their class names."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("plot_image_samples"),
@@ -57,6 +59,7 @@ rule plot_image_samples:
 
 
 rule train_image_classifier:
+    """Train one image model (model.keras, history.csv)."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("train_image_classifier"),
@@ -83,6 +86,7 @@ rule train_image_classifier:
 
 # One job per value: the values train in parallel (--cores, or one SLURM job each).
 rule train_sweep_point:
+    """Train the sweep's model for one value of the swept setting."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("train_sweep_point"),
@@ -110,6 +114,7 @@ rule train_sweep_point:
 
 
 rule aggregate_sweep:
+    """The sweep's table and plots; metrics.json of the value with the lowest validation loss."""
     input:
         unpack(from_plan("sweep_results")),
         unpack(from_plan("prepared_images")),
@@ -150,6 +155,7 @@ rule aggregate_sweep:
 # keras-tuner keeps its state in tuner/ inside the experiment's results: two tuning
 # experiments never share trials, and a rerun starts from scratch (Snakemake removes it).
 rule tune_image_classifier:
+    """keras-tuner grid search: every trial, the best model and its history."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("tune_image_classifier"),
@@ -178,6 +184,7 @@ rule tune_image_classifier:
 
 
 rule evaluate_image_classifier:
+    """Evaluate an image model on the validation images against the majority class."""
     input:
         unpack(from_plan("prepared_images")),
         model="results/{dataset}/{experiment}/model.keras",

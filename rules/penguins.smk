@@ -2,6 +2,7 @@
 
 
 rule prepare_penguins:
+    """The penguins table without incomplete rows (results/<dataset>/prepared.csv)."""
     input:
         raw=from_plan("raw_file"),
         code=code_inputs("prepare_penguins"),
@@ -21,6 +22,7 @@ rule prepare_penguins:
 
 
 rule split_penguins:
+    """The stratified train/test split of the penguins table."""
     input:
         prepared="results/{dataset}/prepared.csv",
         code=code_inputs("split_penguins"),
@@ -44,6 +46,7 @@ rule split_penguins:
 
 
 rule plot_penguins_pairplot:
+    """The pair plot of the penguins' measurements, coloured by species."""
     input:
         prepared="results/{dataset}/prepared.csv",
         code=code_inputs("plot_pairplot"),

@@ -2,6 +2,7 @@
 
 
 rule plot_training_curves:
+    """Training and validation curves per epoch, from history.csv."""
     input:
         history="results/{dataset}/{experiment}/history.csv",
         code=code_inputs("plot_training_curves"),
@@ -25,6 +26,7 @@ rule plot_training_curves:
 
 
 rule plot_confusion_matrix:
+    """A classifier's confusion matrix as a heatmap."""
     input:
         confusion="results/{dataset}/{experiment}/confusion_matrix.csv",
         code=code_inputs("plot_confusion_matrix"),

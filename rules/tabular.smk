@@ -2,6 +2,7 @@
 
 
 rule train_tabular:
+    """Train one experiment's model on a tabular split (model.keras, history.csv)."""
     input:
         unpack(from_plan("split_files")),
         code=code_inputs("train_tabular"),
@@ -37,6 +38,7 @@ use rule train_tabular as train_tabular_tensorboard with:
 
 
 rule evaluate_classifier:
+    """Evaluate a classifier on its test set against the majority class (metrics.json)."""
     input:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
@@ -65,6 +67,7 @@ rule evaluate_classifier:
 
 
 rule evaluate_regressor:
+    """Evaluate a regressor on its splits against the naive baseline (metrics.json)."""
     input:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
