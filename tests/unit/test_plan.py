@@ -393,3 +393,17 @@ def test_an_episode_shows_one_dataset_and_no_dataset_is_named_like_an_episode(co
     problems = problems_of(config)
     assert any("episode 3 run on datasets ['penguins', 'weather']" in p for p in problems)
     assert any("config key datasets.episode2: 'episode2' is the name of an episode's report" in p for p in problems)
+
+
+def test_ids_and_file_names_cannot_carry_markup(config):
+    """Ids become paths, wildcards and page text unescaped by Snakemake's report: the schema allows none of
+    these characters in them (descriptions and class names, which may hold anything, are escaped)."""
+    from tests.html_safety import PAYLOADS
+
+    config["experiments"][PAYLOADS["script"]] = dict(config["experiments"]["dense10"])
+    config["datasets"][PAYLOADS["img"]] = dict(config["datasets"]["penguins"])
+    config["datasets"]["weather"]["views"]["<b>"] = {"last_row": 10}
+    config["datasets"]["penguins"]["files"][0]["name"] = "x<script>.csv"
+    problems = "\n".join(problems_of(config))
+    for name in (PAYLOADS["script"], PAYLOADS["img"], "<b>", "x<script>.csv"):
+        assert repr(name) in problems or name in problems, name
