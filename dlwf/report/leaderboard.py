@@ -282,7 +282,7 @@ def missing_html(missing: dict | None) -> str:
         files = ", ".join(info.get("files", []))
         experiments = ", ".join(info.get("experiments", [])) or "none enabled"
         items.append(
-            f"<li>dataset <b>{escape(dataset)}</b>: its data could not be fetched ({escape(files)}; the download "
+            f"<li>dataset {escape(dataset)}: its data could not be fetched ({escape(files)}; the download "
             f"logs are in logs/download/{escape(dataset)}/). Experiments not run: {escape(experiments)}.</li>"
         )
     return ('<div class="missing"><h2>Missing</h2><p>These results are not in this leaderboard; it lists the '
