@@ -1,5 +1,6 @@
 # Two entry points for users (see README):
-#   make run    set up the environment and run the whole workflow on the default config
+#   make run    set up the environment and run the whole workflow on the default config (two passes:
+#               the second builds the leaderboard and reports from what finished)
 #   make test   set up the environment and run linters + the test suite (what CI runs)
 #   make report Snakemake's report of a finished run (report.html, report.zip)
 # Extra Snakemake arguments: make run ARGS="--config mirror=/data/mirror"
@@ -42,7 +43,12 @@ venv: $(BIN)/.installed
 gpu-venv:
 	$(MAKE) venv GPU=1
 
+# Two passes: the first builds everything it can and keeps going past a failed download; the
+# second (nothing to do after a complete run) builds the leaderboard and reports from what finished,
+# listing datasets whose data could not be fetched as missing, and the results of data that
+# arrived in the first pass. Its exit status is the run's.
 run: $(BIN)/.installed
+	-$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-incomplete $(ARGS)
 	$(BIN)/snakemake --cores $(CORES) --keep-going --rerun-incomplete $(ARGS)
 
 # SLURM (README, "Running on a SLURM cluster"): the executor plugin lives in $(SLURM_VENV), a venv
@@ -56,6 +62,7 @@ run-slurm: slurm-venv
 
 # Snakemake's report of the finished run (every figure by dataset and experiment, the dataset reports
 # reports/<dataset>.html and the leaderboard), self-contained, for a browser or as a zip to share.
+# After a run that could not fetch some data it reports the datasets that finished.
 report: $(BIN)/.installed
 	$(BIN)/snakemake --report report.html $(ARGS)
 	$(BIN)/snakemake --report report.zip $(ARGS)

@@ -34,10 +34,47 @@ include: "rules/report.smk"
 
 
 rule all:
+    """Everything enabled in the config: results, reports, predictions on new data, the leaderboard."""
     default_target: True
     input:
         PLAN.targets(),
 
 
+# One target per episode of the lesson: the results of its experiments (`episode:` in the config)
+# and its report page reports/episode<N>.html.
+rule episode2:
+    """Episode 2, classification with Keras: the penguins networks and reports/episode2.html."""
+    input:
+        PLAN.episode_targets("episode2"),
+
+
+rule episode3:
+    """Episode 3, monitor the training process: the weather models and reports/episode3.html."""
+    input:
+        PLAN.episode_targets("episode3"),
+
+
+rule episode4:
+    """Episode 4, advanced layer types: CNNs, dropout sweep, tuning and reports/episode4.html."""
+    input:
+        PLAN.episode_targets("episode4"),
+
+
+rule episode5:
+    """Episode 5, transfer learning: the frozen pretrained base and head, reports/episode5.html."""
+    input:
+        PLAN.episode_targets("episode5"),
+
+
+rule lesson:
+    """Every episode of the lesson (episode2 ... episode5) and the leaderboard."""
+    input:
+        PLAN.lesson_targets(),
+
+
+onsuccess:
+    report_run_end(failed=False)
+
+
 onerror:
-    report_missing_downloads()
+    report_run_end(failed=True)

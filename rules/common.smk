@@ -32,6 +32,7 @@ wildcard_constraints:
     view=alternatives(PLAN.view_ids()),
     base=alternatives(PLAN.base_ids()),
     entry=alternatives(PLAN.prediction_entries()),
+    episode=alternatives(PLAN.episodes()),
 
 
 def datasets_of(*kinds):
@@ -59,15 +60,38 @@ def workflow_file(path):
     return code.workflow_file(path)
 
 
-def report_missing_downloads():
-    """After a failed run, list the dataset files that could not be fetched and how to supply them."""
+# which datasets could not be fetched when this run started (see Plan.unavailable_datasets)
+UNAVAILABLE_AT_START = PLAN.unavailable_datasets()
+
+
+def report_run_end(failed):
+    """After a run: list the dataset files that could not be fetched and how to supply them, and say
+    when one more run builds more (data that arrived, or a leaderboard without what failed).
+    """
+    lines = []
     missing = PLAN.missing_raw_files()
-    if missing:
-        lines = ["", "Dataset files that could not be fetched (see logs/download/):"]
+    if failed and missing:
+        lines += ["", "Dataset files that could not be fetched (see logs/download/):"]
         lines += [f"  - {path}  (dataset {dataset!r})" for dataset, path in missing]
         lines += [
             "Supply them without internet by placing copies as MIRROR/<dataset>/<file> and running",
             "  snakemake --cores all --config mirror=/path/to/MIRROR",
             "(checksums are still verified), or copy the file to the resources/ path above.",
         ]
+    now = PLAN.unavailable_datasets()
+    arrived = sorted(set(UNAVAILABLE_AT_START) - set(now))
+    newly_failed = sorted(set(now) - set(UNAVAILABLE_AT_START))
+    if arrived:
+        lines += [
+            "",
+            f"The data of {', '.join(arrived)} arrived in this run: run snakemake again (make run does) to",
+            "build their results, reports and leaderboard rows.",
+        ]
+    if newly_failed:
+        lines += [
+            "",
+            f"Without the data of {', '.join(newly_failed)}, run snakemake again (make run does): it builds the",
+            "leaderboard and reports from the datasets that finished and lists these as missing.",
+        ]
+    if lines:
         print("\n".join(lines), file=sys.stderr)

@@ -10,6 +10,7 @@ localrules:
 
 
 rule download:
+    """Fetch one dataset file (URL, file, package data or mirror copy), verified by its md5."""
     input:
         source=from_plan("download_source"),
     output:

@@ -4,6 +4,7 @@
 
 
 rule aggregate_grid:
+    """A grid's table and figure: every point's settings and metric against its baseline."""
     input:
         unpack(from_plan("grid_results")),
         code=code_inputs("aggregate_grid"),

@@ -5,6 +5,7 @@
 
 
 rule prepare_images:
+    """Check the image arrays and class names and store them in the npy layout (prepared/)."""
     input:
         raw=from_plan("raw_files"),
         code=code_inputs("prepare_images"),
@@ -33,6 +34,7 @@ rule prepare_images:
 
 # The same arrays from a folder (or archive) of class sub-folders of image files.
 rule prepare_image_folder:
+    """Read a folder (or archive) of class sub-folders of images into the npy layout (prepared/)."""
     input:
         raw=from_plan("raw_files"),
         code=code_inputs("prepare_image_folder"),
@@ -60,6 +62,7 @@ rule prepare_image_folder:
 
 
 rule plot_image_samples:
+    """A grid of training images with their class names."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("plot_image_samples"),
@@ -85,6 +88,7 @@ rule plot_image_samples:
 
 
 rule train_image_classifier:
+    """Train one image model (model.keras, history.csv, its reloaded outputs.npz)."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("train_image_classifier"),
@@ -114,6 +118,7 @@ rule train_image_classifier:
 # The lesson's dropout sweep is a grid (rules/grids.smk) whose points train like any image
 # experiment; this rule adds the lesson's table and plot of the final validation loss per value.
 rule aggregate_sweep:
+    """The sweep's table and plots; metrics.json of the value with the lowest validation loss."""
     input:
         unpack(from_plan("grid_results")),
         unpack(from_plan("prepared_images")),
@@ -154,6 +159,7 @@ rule aggregate_sweep:
 # keras-tuner keeps its state in tuner/ inside the experiment's results: two tuning
 # experiments never share trials, and a rerun starts from scratch (Snakemake removes it).
 rule tune_image_classifier:
+    """keras-tuner grid search: every trial, the best model and its history."""
     input:
         unpack(from_plan("prepared_images")),
         code=code_inputs("tune_image_classifier"),
@@ -184,6 +190,7 @@ rule tune_image_classifier:
 
 
 rule evaluate_image_classifier:
+    """Score an image model on the validation images against the majority class; figures, model card."""
     input:
         unpack(from_plan("prepared_images")),
         model="results/{dataset}/{experiment}/model.keras",

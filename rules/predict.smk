@@ -3,6 +3,7 @@
 
 
 rule fetch_prediction_input:
+    """Fetch the new rows of a `predict` entry (URL or file), verified by its md5 when one is given."""
     input:
         source=from_plan("prediction_source"),
     output:
@@ -25,6 +26,7 @@ rule fetch_prediction_input:
 
 
 rule predict:
+    """Apply a trained model.keras (safe mode) to new rows or images: one prediction per input."""
     input:
         unpack(from_plan("prediction_inputs")),
         unpack(from_plan("prediction_data")),

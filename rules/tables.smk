@@ -4,6 +4,7 @@
 
 
 rule prepare_table:
+    """The table's feature and target columns, rows with missing values handled (prepared.csv, prepared.json)."""
     input:
         raw=from_plan("raw_file"),
         code=code_inputs("prepare_table"),
@@ -26,6 +27,7 @@ rule prepare_table:
 
 
 rule split_table:
+    """The train/test split of a table (stratified by class for classification) and columns.json."""
     input:
         prepared="results/{dataset}/prepared.csv",
         info="results/{dataset}/prepared.json",
@@ -61,6 +63,7 @@ use rule split_table as split_table_with_validation with:
 
 
 rule plot_table_pairplot:
+    """The pair plot of the table's numeric features (coloured by class for classification)."""
     input:
         prepared="results/{dataset}/prepared.csv",
         info="results/{dataset}/prepared.json",

@@ -2,6 +2,7 @@
 
 
 rule train_tabular:
+    """Train one model on a tabular split (model.keras, history.csv, its reloaded outputs.npz)."""
     input:
         unpack(from_plan("split_files")),
         code=code_inputs("train_tabular"),
@@ -43,6 +44,7 @@ use rule train_tabular as train_tabular_tensorboard with:
 
 
 rule evaluate_classifier:
+    """Score a classifier on its test set against the majority class; figures, model card."""
     input:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",
@@ -88,6 +90,7 @@ rule evaluate_classifier:
 
 
 rule evaluate_regressor:
+    """Score a regressor on its splits against the naive baseline; figures, model card."""
     input:
         unpack(from_plan("split_files")),
         model="results/{dataset}/{experiment}/model.keras",

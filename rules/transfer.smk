@@ -5,6 +5,7 @@
 
 
 rule features:
+    """Run a frozen pretrained base once over a dataset's images (cached features)."""
     input:
         unpack(from_plan("prepared_images")),
         weights=from_plan("weights_files"),
@@ -33,6 +34,7 @@ rule features:
 
 
 rule train_transfer_head:
+    """Train a transfer experiment's head on the cached features."""
     input:
         unpack(from_plan("prepared_images")),
         unpack(from_plan("head_features")),
@@ -59,6 +61,7 @@ rule train_transfer_head:
 
 
 rule assemble_transfer_model:
+    """Join the frozen base and the trained head into one model.keras."""
     input:
         extractor=from_plan("feature_extractor"),
         head="results/{dataset}/{experiment}/head.keras",
@@ -83,6 +86,7 @@ rule assemble_transfer_model:
 
 
 rule evaluate_transfer_model:
+    """Score the assembled transfer model on the raw validation images; figures, model card."""
     input:
         unpack(from_plan("prepared_images")),
         unpack(from_plan("transfer_evaluation_inputs")),

@@ -3,6 +3,7 @@
 
 
 rule prepare_weather_view:
+    """One view of the weather table: its days, feature columns and next-day target."""
     input:
         raw=from_plan("raw_file"),
         code=code_inputs("prepare_weather_view"),
@@ -24,6 +25,7 @@ rule prepare_weather_view:
 
 
 rule split_weather:
+    """The lesson's train/validation/test split of a weather view."""
     input:
         view="results/{dataset}/views/{view}.csv",
         code=code_inputs("split_weather"),

@@ -1,4 +1,4 @@
-"""Collect every experiment's metrics.json into results/leaderboard.csv and .html."""
+"""Collect every finished experiment's metrics.json into results/leaderboard.csv and .html (missing ones listed)."""
 
 from _rule import run
 
@@ -7,7 +7,7 @@ from dlwf.steps import report
 
 def main(snakemake):
     report.leaderboard(list(snakemake.input.metrics), snakemake.params.experiments, snakemake.output.csv,
-                       snakemake.output.html)
+                       snakemake.output.html, missing=snakemake.params.missing)
 
 
 run(main, snakemake)

@@ -30,6 +30,7 @@ class RuleInfo:
     local: bool
     norun: bool  # a target rule such as `all`: no script, shell or run block
     code_inputs_raw: list[str] | None = None  # the code inputs as the rule declares them
+    docstring: str | None = None  # the rule's description (a string literal first in its body)
 
 
 def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
@@ -64,6 +65,7 @@ def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
                 threads=_raw(rule.resources["_cores"]),
                 local=rule.name in workflow._localrules,
                 norun=rule.norun,
+                docstring=rule.docstring,
             )
     # map paths inside the parsed copy back to the repository
     for name, info in rules.items():

@@ -11,9 +11,11 @@ record keeps (the leaderboard and the reports read it):
 ``metrics``, ``baseline``, ``beats_baseline``
     all scores; the baseline's on the SAME test set (majority class of the training set, or the
     dataset's naive prediction); whether the model beats it.
-``n_parameters``, ``epochs_run``, ``stopped_early``, ``test_set``
-    facts of the run: parameter count, epochs trained, early stopping triggered, and the file and
-    md5 of the test set (records compare only on the same test set).
+``n_parameters``, ``epochs_run``, ``stopped_early``, ``model_epoch``, ``samples``, ``test_set``
+    facts of the run: parameter count, epochs trained, early stopping triggered, the epoch whose
+    weights the model has (``model_epoch_note`` says why: the last one, or the best one kept by
+    keras-tuner or restore_best_weights), the number of samples per split, and the file and md5 of
+    the test set (records compare only on the same test set).
 ``provenance``
     ``dataset_md5`` of the raw files, ``config`` (the experiment's canonical settings) and its
     ``config_hash``, ``workflow_version`` (``dlwf.__version__``), ``git_commit``, ``environment``
@@ -34,24 +36,59 @@ MAJORITY = "majority class of the training set"
 LESSON_VALIDATION = "validation set (the dataset's test files, as in the lesson)"
 
 
+def model_epoch(history: pd.DataFrame, settings: dict) -> tuple[int, str]:
+    """Return (the 1-based epoch whose weights the trained model has, why) from its history.
+
+    keras-tuner keeps the best epoch of the best trial (by the tuner's objective); early stopping
+    with ``restore_best_weights`` restores the best epoch of the monitored value (as Keras picks
+    it: the first value that beats the best so far by more than ``min_delta``); otherwise the
+    model is as the last epoch left it.
+    """
+    epochs = len(history)
+    training = settings["training"]
+    stop = training.get("early_stopping") or {}
+    if settings.get("tuner"):
+        monitor, min_delta, why = settings["tuner"]["objective"], 0.0, "keras-tuner keeps the best epoch"
+    elif stop.get("restore_best_weights"):
+        monitor, min_delta = stop["monitor"], float(stop.get("min_delta", 0.0))
+        why = "early_stopping.restore_best_weights keeps the best epoch"
+    else:
+        return epochs, "the last epoch (the model is as training left it)"
+    if monitor not in history:
+        return epochs, f"the last epoch ({monitor} is not in the training history)"
+    higher = "acc" in monitor.removeprefix("val_")
+    best, best_epoch = None, epochs
+    for epoch, value in zip(history["epoch"], history[monitor], strict=True):
+        if best is None or (value - min_delta > best if higher else value + min_delta < best):
+            best, best_epoch = value, int(epoch)
+    return best_epoch, f"the best {monitor} ({best:.4g}); {why}"
+
+
 def base_record(
     experiment: str,
     settings: dict,
     n_parameters: int,
-    epochs_run: int,
+    history: pd.DataFrame,
     test_set: dict,
     dataset_md5: dict,
     environment: dict,
     training_environment: dict | None = None,
+    samples: dict | None = None,
 ) -> dict:
-    """Return the fields every record has (see the module docstring); ``test_set`` is {file, md5}."""
+    """Return the fields every record has (see the module docstring); ``test_set`` is {file, md5},
+    ``history`` the training history (history.csv), ``samples`` {split: number of samples}."""
+    epochs_run = len(history)
     early_stopping = settings["training"].get("early_stopping")
+    epoch, why = model_epoch(history, settings)
     return {
         "experiment": experiment,
         "dataset": settings["dataset"],
         "n_parameters": int(n_parameters),
         "epochs_run": int(epochs_run),
         "stopped_early": bool(early_stopping) and epochs_run < settings["training"]["epochs"],
+        "model_epoch": int(epoch),
+        "model_epoch_note": why,
+        "samples": {split: int(n) for split, n in (samples or {}).items()},
         "test_set": dict(test_set),
         "provenance": {
             "dataset_md5": dict(dataset_md5),

@@ -3,6 +3,7 @@
     plan = dlwf.plan.load(config)      # validates, fills defaults, checks; raises PlanError
     plan.experiments["dense10"].settings()
     plan.targets()                     # what `snakemake` builds by default
+    plan.episode_targets("episode2")   # what target rule episode2 builds
 
 ``rules/common.smk`` builds the plan once and reads everything from it: wildcard constraints,
 input files, params (each experiment's canonical :meth:`~dlwf.plan.experiments.Experiment.settings`),
@@ -14,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dlwf.core import markup
 from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import folder_files
 
-from . import checks, layout
+from . import checks, layout, lesson
 from .config import validate
 from .experiments import Dataset, Experiment, canonical, make_datasets, make_experiments
 from .rules import RuleInputs
@@ -138,19 +140,31 @@ class Plan(RuleInputs):
         return outputs
 
     def metrics_files(self) -> list[str]:
-        """metrics.json of every trained run of every enabled dataset (the leaderboard's rows): each
-        grid point has its row (a sweep's own metrics.json, its best point, is not repeated)."""
+        """metrics.json of every trained run of every enabled, available dataset (the leaderboard's
+        rows): each grid point has its row (a sweep's own metrics.json, its best point, is not
+        repeated); the experiments of unavailable datasets are listed as missing."""
+        unavailable = self.unavailable_datasets()
         grids = {layout.experiment_dir(e) for e in self.experiments.values() if e.mode == "grid"}
         return [
-            p for d in self.datasets for p in self.dataset_outputs(d)
+            p for d in self.datasets if d not in unavailable
+            for p in self.dataset_outputs(d)
             if Path(p).name == "metrics.json" and str(Path(p).parent) not in grids
         ]
 
     def targets(self) -> list[str]:
-        """What `snakemake` builds by default: enabled datasets, their reports and the leaderboard."""
+        """What `snakemake` builds by default: enabled datasets, their reports and the leaderboard.
+
+        Of an unavailable dataset only its raw files are targets: every run tries the download
+        again, and the run after a successful one builds the rest (see :meth:`unavailable_datasets`).
+        """
+        unavailable = self.unavailable_datasets()
         outputs = []
         for dataset in self.datasets.values():
-            if dataset.enabled:
+            if not dataset.enabled:
+                continue
+            if dataset.id in unavailable:
+                outputs += self.raw_files(dataset.id)
+            else:
                 outputs += self.dataset_outputs(dataset.id) + layout.report_files(dataset.id)
         return outputs + self.prediction_outputs() + layout.LEADERBOARD
 
@@ -164,16 +178,78 @@ class Plan(RuleInputs):
             if not Path(path).exists()
         ]
 
+    def unavailable_datasets(self) -> dict[str, list[str]]:
+        """{dataset: its missing raw files} of the enabled datasets whose data could not be fetched.
+
+        A dataset is unavailable when a raw file is absent AND its last download failed (the
+        download step leaves ``<file>.failed.json``, see :func:`layout.failure_marker`). Decided
+        when the workflow is parsed: a run that cannot fetch a file fails (``--keep-going`` goes
+        on with the rest); the next run leaves that dataset's results out of the leaderboard and
+        of ``rule all`` and builds them from what finished, listing the dataset as missing. A file
+        that was never tried (a fresh checkout) or that someone deleted is simply fetched again.
+        """
+        unavailable = {}
+        for d, spec in self.datasets.items():
+            if not spec.enabled:
+                continue
+            failed = [
+                layout.raw_file(d, f["name"]) for f in spec.files
+                if not Path(layout.raw_file(d, f["name"])).exists()
+                and Path(layout.failure_marker(d, f["name"])).exists()
+            ]
+            if failed:
+                unavailable[d] = failed
+        return unavailable
+
+    # ------------------------------------------------------------------ episodes of the lesson
+
+    def episodes(self) -> dict[str, list[Experiment]]:
+        """{'episode<N>': its enabled experiments on enabled datasets}, by the experiments' ``episode``."""
+        episodes: dict[str, list[Experiment]] = {}
+        for exp in self.experiments.values():
+            if exp.episode is not None and exp.enabled and self.datasets[exp.dataset].enabled:
+                episodes.setdefault(f"episode{exp.episode}", []).append(exp)
+        return dict(sorted(episodes.items()))
+
+    def episode_dataset(self, episode: str) -> str:
+        """The dataset an episode's experiments run on (checked to be one when the plan is made)."""
+        return self.episodes()[episode][0].dataset
+
+    def episode_targets(self, episode: str) -> list[str]:
+        """An episode's results (its experiments' files, its dataset's exploration figures) and its
+        report page; nothing when no enabled experiment belongs to it."""
+        experiments = self.episodes().get(episode, [])
+        if not experiments:
+            return []
+        dataset = self.datasets[experiments[0].dataset]
+        outputs = layout.dataset_files(dataset)
+        for exp in experiments:
+            outputs += layout.experiment_outputs(exp)
+        return outputs + layout.report_files(episode)
+
+    def lesson_targets(self) -> list[str]:
+        """Every episode's results and report, and the leaderboard."""
+        return [p for e in layout.EPISODES for p in self.episode_targets(e)] + layout.LEADERBOARD
+
     # ------------------------------------------------------------------ reports
 
-    def report_parameters(self, dataset: str, **_) -> dict:
-        """The papermill parameters of a dataset's report: its description and the files its notebook reads."""
-        if dataset not in self._memo.setdefault("report", {}):
-            self._memo["report"][dataset] = self._report_parameters(dataset)
-        return self._memo["report"][dataset]
+    def report_parameters(self, dataset: str | None = None, episode: str | None = None, **_) -> dict:
+        """The papermill parameters of a dataset's report page (or an episode's): descriptions
+        (escaped for params, see :mod:`dlwf.core.markup`), the lesson's numbers and the files the
+        notebook reads. Computed once per page (every job's params and inputs ask for them)."""
+        key = (dataset, episode)
+        if key not in self._memo.setdefault("report", {}):
+            self._memo["report"][key] = self._report_parameters(dataset, episode)
+        return self._memo["report"][key]
 
-    def _report_parameters(self, dataset: str) -> dict:
+    def _report_parameters(self, dataset: str | None, episode: str | None) -> dict:
+        if episode is not None:
+            dataset = self.episode_dataset(episode)
+            shown = self.episodes()[episode]
+        else:
+            shown = self.enabled_experiments(dataset)
         outputs = layout.dataset_files(self.datasets[dataset])
+        files = self.datasets[dataset].files
         experiments = {
             exp.id: {
                 "description": exp.description,
@@ -181,26 +257,30 @@ class Plan(RuleInputs):
                 "view": exp.view,
                 "repeat_of": exp.repeat_of,
                 "grid_of": exp.grid_of,
+                "lesson": lesson.reference(exp.repeat_of or exp.id, files),
                 "files": layout.own_files(exp),
             }
-            for exp in self.enabled_experiments(dataset)
+            for exp in shown
         }
         views = sorted({spec["view"] for spec in experiments.values() if spec["view"]})
         exploration = f"{layout.RESULTS}/{dataset}/exploration/"
         prepared = (f"{layout.RESULTS}/{dataset}/prepared/", f"{layout.RESULTS}/{dataset}/prepared.json")
-        return {
+        return markup.for_params({
             "dataset": dataset,
+            "episode": episode or "",
             "description": self.datasets[dataset].description,
             "exploration": [p for p in outputs if p.startswith(exploration)],
             "views": {v: layout.view_file(dataset, v) for v in views},
             "data": {Path(p).stem: p for p in outputs if p.startswith(prepared) and p.endswith(".json")},
+            "sources": {f["name"]: layout.provenance_file(dataset, f["name"]) for f in files},
             "experiments": experiments,
-        }
+        })
 
-    def report_inputs(self, dataset: str, **_) -> list[str]:
-        """Every file the dataset's report reads: a changed result reruns the report."""
-        parameters = self.report_parameters(dataset)
+    def report_inputs(self, dataset: str | None = None, episode: str | None = None, **_) -> list[str]:
+        """Every file the report reads: a changed result reruns the report."""
+        parameters = self.report_parameters(dataset, episode)
         files = parameters["exploration"] + list(parameters["views"].values()) + list(parameters["data"].values())
+        files += list(parameters["sources"].values())
         for spec in parameters["experiments"].values():
             files += list(spec["files"].values())
         return files

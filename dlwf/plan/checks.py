@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .config import load_schema
 from .experiments import RESERVED_IDS, Dataset, Experiment
+from .layout import EPISODES
 
 IMAGE_NPY_FILES = ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -271,6 +272,29 @@ def base_models(experiments: dict[str, Experiment]) -> list[str]:
     return problems
 
 
+def episodes(datasets: dict[str, Dataset], experiments: dict[str, Experiment]) -> list[str]:
+    """An episode's report shows one dataset; report pages of datasets and episodes do not collide."""
+    problems = []
+    for name in datasets:
+        if name in EPISODES:
+            problems.append(
+                f"config key datasets.{name}: {name!r} is the name of an episode's report "
+                f"(reports/{name}.html); choose another dataset id"
+            )
+    by_episode: dict[int, set[str]] = {}
+    for exp in _configured(experiments):
+        if exp.episode is not None and exp.enabled and datasets[exp.dataset].enabled:
+            by_episode.setdefault(exp.episode, set()).add(exp.dataset)
+    for episode, used in sorted(by_episode.items()):
+        if len(used) > 1:
+            problems.append(
+                f"config key experiments.*.episode: the enabled experiments of episode {episode} run on "
+                f"datasets {sorted(used)}; its report (reports/episode{episode}.html) shows one dataset: "
+                "disable or move the others, or set their episode to null"
+            )
+    return problems
+
+
 def _configured(experiments: dict[str, Experiment]):
     """The experiments to check: configured ones and grid points (repeats share their block)."""
     return [exp for exp in experiments.values() if exp.repeat_of is None]
@@ -281,6 +305,7 @@ def run_all(raw: dict, config: dict, datasets: dict[str, Dataset], experiments: 
     in the order of the checks above."""
     problems = references(config, datasets) + dataset_keys(raw, datasets) + dataset_files(datasets)
     problems += views(datasets, experiments) + validation_splits(datasets, experiments)
+    problems += episodes(datasets, experiments)
     for check in (modes, builders, task_fit, searches, base_models):
         problems += check(experiments)
     problems += predictions(config, experiments)

@@ -113,6 +113,7 @@ class Experiment:
     model: dict = field(repr=False)
     training: dict = field(repr=False)
     view: str | None = None
+    episode: int | None = None
     repeats: int = 1
     repeat_of: str | None = None
     sweep: dict | None = field(default=None, repr=False)
@@ -132,9 +133,9 @@ class Experiment:
         """Everything that determines this experiment's results, canonical (see the module docstring).
         (A fresh copy of the value computed once.)
 
-        Not in it: description, enabled, repeats (and which experiment a repeat belongs to). A grid
-        point's settings have its values set and no grid: adding a value to a grid changes nothing
-        for the other points.
+        Not in it: description, enabled, episode, repeats (and which experiment a repeat belongs to).
+        A grid point's settings have its values set and no grid: adding a value to a grid changes
+        nothing for the other points.
         """
         return copy.deepcopy(self._settings)
 
@@ -254,6 +255,7 @@ def _experiment(name: str, spec: dict, dataset: Dataset, **overrides) -> Experim
         model=model,
         training=copy.deepcopy(training),
         view=spec.get("view"),
+        episode=spec["episode"],
         repeats=spec["repeats"],
         sweep=copy.deepcopy(spec.get("sweep")),
         tuner=copy.deepcopy(spec.get("tuner")),

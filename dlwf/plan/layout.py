@@ -4,12 +4,14 @@ Paths are relative to the directory Snakemake runs in. The rules' output pattern
 names (``results/{dataset}/{experiment}/model.keras`` ...); a dry run of the default config
 checks that every target listed here is made by some rule.
 
-    resources/{dataset}/{file}                    downloaded files (+ .provenance.json, .lock.json)
+    resources/{dataset}/{file}                    downloaded files (+ .provenance.json, .lock.json,
+                                                  .failed.json while the last download failed)
     results/{dataset}/...                         prepared data, splits, exploration figures
     results/{dataset}/{experiment}/...            one experiment's model, history, metrics, figures,
                                                   model card, predictions/<entry>.csv on new data
     results/leaderboard.csv, .html                every experiment in one table
     reports/{dataset}.html, .ipynb                the dataset's report
+    reports/{episode}.html, .ipynb                one lesson episode's report (target rules episode2 ...)
     logs/..., benchmarks/...                      one log and one benchmark file per job
 """
 
@@ -25,6 +27,8 @@ RESOURCES = "resources"
 RESULTS = "results"
 REPORTS = "reports"
 LEADERBOARD = [f"{RESULTS}/leaderboard.csv", f"{RESULTS}/leaderboard.html"]
+# the lesson's episodes with results (target rules of the same names; config key experiments.X.episode)
+EPISODES = ["episode2", "episode3", "episode4", "episode5"]
 
 MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png",
                "model_card.md"]
@@ -45,6 +49,18 @@ REPORT_FILE_TYPES = (".png", ".csv", ".json")
 def raw_file(dataset: str, name: str) -> str:
     """The downloaded copy of one of a dataset's files."""
     return f"{RESOURCES}/{dataset}/{name}"
+
+
+def provenance_file(dataset: str, name: str) -> str:
+    """Where the download rule records a file's source and md5."""
+    return f"{raw_file(dataset, name)}.provenance.json"
+
+
+def failure_marker(dataset: str, name: str) -> str:
+    """Written by the download step when a fetch fails and removed when one succeeds; not a rule
+    output (Snakemake leaves it alone). With the file absent, it tells the next run that the
+    dataset is unavailable (see :meth:`dlwf.plan.Plan.unavailable_datasets`)."""
+    return f"{raw_file(dataset, name)}.failed.json"
 
 
 def experiment_dir(exp: Experiment) -> str:
@@ -140,8 +156,9 @@ def prediction_input(entry: str, name: str) -> str:
     return f"{RESOURCES}/predict/{entry}/{name}"
 
 
-def report_files(dataset: str) -> list[str]:
-    return [f"{REPORTS}/{dataset}.html", f"{REPORTS}/{dataset}.ipynb"]
+def report_files(page: str) -> list[str]:
+    """The page and its executed notebook of a dataset's report (or of an episode's)."""
+    return [f"{REPORTS}/{page}.html", f"{REPORTS}/{page}.ipynb"]
 
 
 def own_files(exp: Experiment) -> dict[str, str]:

@@ -13,10 +13,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from dlwf.core import markup
 from dlwf.core.base_model import weights_path
 from dlwf.core.fileio import folder_files
 
-from . import layout
+from . import layout, lesson
 from .code import workflow_file
 from .experiments import canonical
 
@@ -171,11 +172,31 @@ class RuleInputs:
     # ------------------------------------------------------------------ reports
 
     def leaderboard_entries(self, **_) -> dict[str, dict]:
-        """What the leaderboard shows of each experiment besides its metrics.json."""
-        return {e.id: {"description": e.description, "repeat_of": e.repeat_of} for e in self.experiments.values()}
+        """What the leaderboard shows of each of its experiments besides its metrics.json: the
+        description and the lesson's number (escaped for params, see :mod:`dlwf.core.markup`)."""
+        shown = set(self.metrics_files())
+        return markup.for_params({
+            e.id: {
+                "description": e.description,
+                "repeat_of": e.repeat_of,
+                "lesson": lesson.reference(e.repeat_of or e.id, self.datasets[e.dataset].files),
+            }
+            for e in self.experiments.values()
+            if f"{layout.experiment_dir(e)}/metrics.json" in shown
+        })
 
-    def report_notebook(self, dataset: str, **_) -> str:
-        """notebooks/<notebook>.ipynb (the dataset's `notebook`, else its kind's), relative to the working directory."""
+    def leaderboard_missing(self, **_) -> dict[str, dict]:
+        """{dataset: {'files': raw files that could not be fetched, 'experiments': ids}} of the
+        unavailable datasets: the leaderboard lists them as missing."""
+        return {
+            dataset: {"files": files, "experiments": [e.id for e in self.enabled_experiments(dataset)]}
+            for dataset, files in self.unavailable_datasets().items()
+        }
+
+    def report_notebook(self, dataset: str | None = None, episode: str | None = None, **_) -> str:
+        """notebooks/<notebook>.ipynb of the dataset (of an episode's dataset): its `notebook`, else
+        its kind's; relative to the working directory."""
+        dataset = self.episode_dataset(episode) if episode is not None else dataset
         spec = self.datasets[dataset]
         name = spec.spec["notebook"] or layout.NOTEBOOK_OF_KIND[spec.kind]
         return workflow_file(f"notebooks/{name}.ipynb")

@@ -1,18 +1,26 @@
-"""The lesson's outlook: one central table of every result, compared on identical test sets."""
+"""The lesson's outlook: one central table of every result, compared on identical test sets.
+
+The page (:func:`to_html`) is self-contained and readable offline: one section per comparison
+group with a chart of each experiment's metric against its baseline (and the lesson's published
+number where the data are the lesson's), a table whose columns sort on a click (a few lines of
+inline script, no library), descriptions that wrap, and a list of what is missing. Every string
+from the config or the data is escaped.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import html
 from pathlib import Path
 
 import pandas as pd
 
 from dlwf.core.fileio import read_json
+from dlwf.core.markup import escape
 
 COLUMNS = [
     "comparison_group", "dataset", "experiment", "description", "model", "seed", "repeat_of",
-    "metric", "value", "baseline", "beats_baseline", "higher_is_better", "epochs_run", "n_parameters",
+    "metric", "value", "baseline", "beats_baseline", "higher_is_better", "lesson", "lesson_source",
+    "epochs_run", "model_epoch", "n_parameters", "train_samples", "test_samples",
     "training_seconds", "training_device", "test_set", "test_set_md5", "dataset_md5", "git_commit", "config_hash",
 ]
 
@@ -53,7 +61,7 @@ def baseline_value(record: dict) -> float | None:
 def row(record: dict, benchmark_dir: str | Path | None = None, entry: dict | None = None) -> dict:
     """Return one leaderboard row from a metrics.json record.
 
-    ``entry`` is what the config says of the experiment: {'description', 'repeat_of'}.
+    ``entry`` is what the plan says of the experiment: {'description', 'repeat_of', 'lesson'}.
     """
     entry = entry or {}
     prov = record.get("provenance", {})
@@ -61,6 +69,9 @@ def row(record: dict, benchmark_dir: str | Path | None = None, entry: dict | Non
     dataset_md5 = ",".join(f"{k}:{v}" for k, v in sorted(prov.get("dataset_md5", {}).items()))
     test_md5 = record["test_set"]["md5"]
     group = hashlib.sha256(f"{dataset_md5}|{test_md5}".encode()).hexdigest()[:8]
+    lesson = entry.get("lesson") or {}
+    same_metric = lesson.get("metric") == record["primary_metric"]["name"]
+    samples = record.get("samples") or {}
     return {
         "comparison_group": group,
         "dataset": record["dataset"],
@@ -74,8 +85,13 @@ def row(record: dict, benchmark_dir: str | Path | None = None, entry: dict | Non
         "baseline": baseline_value(record),
         "beats_baseline": record.get("beats_baseline"),
         "higher_is_better": record["primary_metric"].get("higher_is_better", True),
+        "lesson": lesson.get("value") if same_metric else None,
+        "lesson_source": lesson.get("where", "") if same_metric else "",
         "epochs_run": record.get("epochs_run"),
+        "model_epoch": record.get("model_epoch"),
         "n_parameters": record.get("n_parameters"),
+        "train_samples": samples.get("train"),
+        "test_samples": samples.get("test"),
         "training_seconds": _training_seconds(record, benchmark_dir),
         "training_device": training_device(prov),
         "test_set": record["test_set"].get("file", ""),
@@ -91,7 +107,7 @@ def build(
 ) -> pd.DataFrame:
     """Return the leaderboard: one row per experiment (and seed), best first within each test set.
 
-    ``experiments`` maps experiment ids to {'description', 'repeat_of'} from the config.
+    ``experiments`` maps experiment ids to {'description', 'repeat_of', 'lesson'} from the plan.
     """
     benchmark_dirs = benchmark_dirs or [None] * len(metrics_files)
     records = [read_json(m) for m in metrics_files]
@@ -108,26 +124,203 @@ def build(
     return table.drop(columns="_rank").reset_index(drop=True)
 
 
-def to_html(table: pd.DataFrame) -> str:
-    """Return a standalone HTML page with one table per comparison group."""
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:90em;line-height:1.4}
+h2{margin-top:2em}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;margin:1em 0 2em}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+th{background:#eee;cursor:pointer;white-space:nowrap}
+th[aria-sort=ascending]::after{content:" \\25B2"}
+th[aria-sort=descending]::after{content:" \\25BC"}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+td.text{min-width:16em;max-width:32em;white-space:normal;overflow-wrap:anywhere}
+td.small{font-size:.8em;color:#555;font-family:monospace}
+.missing{background:#fff4e5;border-left:4px solid #f0a020;padding:.5em 1em}
+figure{margin:1em 0}
+figcaption{font-size:.9em;color:#444}
+"""
+
+# Sorts a table by the clicked column (numbers by data-sort, text as shown); no data in the script.
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable th").forEach(function (th, column) {
+  th.addEventListener("click", function () {
+    var table = th.closest("table"), body = table.tBodies[0];
+    var ascending = th.getAttribute("aria-sort") !== "ascending";
+    table.querySelectorAll("th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+    th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+    var key = function (tr) {
+      var cell = tr.cells[th.cellIndex], value = cell.getAttribute("data-sort");
+      return value === null ? cell.textContent.trim().toLowerCase() : (value === "" ? NaN : Number(value));
+    };
+    Array.from(body.rows).sort(function (a, b) {
+      var x = key(a), y = key(b);
+      if (typeof x === "number" || typeof y === "number") {
+        if (isNaN(x)) return 1; if (isNaN(y)) return -1;
+        return ascending ? x - y : y - x;
+      }
+      return ascending ? x.localeCompare(y) : y.localeCompare(x);
+    }).forEach(function (tr) { body.appendChild(tr); });
+  });
+});
+"""
+
+# (column, heading, kind): kind 'num' sorts by number, 'text' wraps, 'small' is set small
+SHOWN = [
+    ("experiment", "experiment", "plain"), ("description", "description", "text"), ("model", "model", "plain"),
+    ("seed", "seed", "num"), ("metric", "metric", "plain"), ("value", "value", "num"),
+    ("baseline", "baseline", "num"), ("beats_baseline", "beats baseline", "plain"),
+    ("lesson", "lesson's number", "num"), ("epochs_run", "epochs run", "num"),
+    ("model_epoch", "model from epoch", "num"), ("n_parameters", "parameters", "num"),
+    ("train_samples", "training samples", "num"), ("test_samples", "test samples", "num"),
+    ("training_seconds", "training s", "num"), ("git_commit", "git commit", "small"),
+    ("config_hash", "config hash", "small"),
+]
+
+
+def _number(value) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if number != number else number  # NaN
+
+
+def _shown(column: str, value) -> str:
+    number = _number(value)
+    if column in ("value", "baseline", "lesson") and number is not None:
+        return f"{number:.4g}"
+    if column == "training_seconds" and number is not None:
+        return f"{number:.1f}"
+    if column in ("seed", "epochs_run", "model_epoch", "n_parameters", "train_samples", "test_samples") \
+            and number is not None:
+        return f"{int(number):,}"
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value)
+
+
+def _cell(column: str, kind: str, value, title: str = "") -> str:
+    attributes = f' title="{escape(title)}"' if title else ""
+    if kind == "num":
+        number = _number(value)
+        return (f'<td class="num" data-sort="{"" if number is None else repr(number)}"{attributes}>'
+                f"{escape(_shown(column, value))}</td>")
+    css = f' class="{kind}"' if kind in ("text", "small") else ""
+    return f"<td{css}{attributes}>{escape(_shown(column, value))}</td>"
+
+
+def table_html(frame: pd.DataFrame) -> str:
+    """One comparison group as a sortable HTML table; every value escaped."""
+    head = "".join(f"<th scope=\"col\">{escape(heading)}</th>" for _, heading, _ in SHOWN)
+    rows = []
+    for record in frame.to_dict("records"):
+        cells = "".join(
+            _cell(column, kind, record.get(column), record.get("lesson_source", "") if column == "lesson" else "")
+            for column, _, kind in SHOWN
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return (f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def chart_svg(frame: pd.DataFrame, width: int = 760) -> str:
+    """An inline SVG of one group: a bar per experiment (its metric), a black tick at its baseline
+    and a red diamond at the lesson's number where there is one. Text is escaped."""
+    rows = frame.to_dict("records")
+    if not rows:
+        return ""
+    label_width, right, row_height, top = 210, 70, 26, 34
+    values = [v for r in rows for v in (_number(r["value"]), _number(r["baseline"]), _number(r["lesson"]))
+              if v is not None]
+    high = max(values + [0.0]) * 1.08 or 1.0
+    plot = width - label_width - right
+    height = top + row_height * len(rows) + 30
+
+    def x(value: float) -> float:
+        return label_width + plot * max(value, 0.0) / high
+
+    metric = escape(rows[0]["metric"])
+    direction = "higher is better" if rows[0].get("higher_is_better", True) else "lower is better"
     parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Leaderboard</title>",
-        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin-bottom:2em}"
-        "td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#eee}</style></head><body>",
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="system-ui,sans-serif" font-size="13">',
+        f"<title>{metric} of each experiment against its baseline</title>",
+        f'<text x="{label_width}" y="16">{metric} ({direction}); bar: the experiment, green when it beats its '
+        "baseline;</text>",
+        f'<text x="{label_width}" y="30">black tick: baseline on the same test set'
+        + ("; red diamond: the lesson's number" if any(_number(r["lesson"]) is not None for r in rows) else "")
+        + "</text>",
+    ]
+    for i, r in enumerate(rows):
+        y = top + i * row_height
+        value = _number(r["value"])
+        colour = "#3a923a" if r.get("beats_baseline") is True else "#9a9a9a"
+        parts.append(f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end">{escape(r["experiment"])}</text>')
+        if value is not None:
+            parts.append(f'<rect x="{label_width}" y="{y + 4}" width="{x(value) - label_width:.1f}" height="18" '
+                         f'fill="{colour}"/>')
+            parts.append(f'<text x="{x(value) + 4:.1f}" y="{y + 17}">{escape(f"{value:.4g}")}</text>')
+        baseline = _number(r["baseline"])
+        if baseline is not None:
+            parts.append(f'<line x1="{x(baseline):.1f}" x2="{x(baseline):.1f}" y1="{y + 1}" y2="{y + 25}" '
+                         'stroke="black" stroke-width="3"/>')
+        lesson = _number(r["lesson"])
+        if lesson is not None:
+            cx, cy = x(lesson), y + 13
+            parts.append(f'<path d="M{cx:.1f} {cy - 7} L{cx + 7:.1f} {cy} L{cx:.1f} {cy + 7} L{cx - 7:.1f} {cy} Z" '
+                         f'fill="#d62728"><title>{escape(r.get("lesson_source", ""))}</title></path>')
+    axis_y = top + row_height * len(rows) + 4
+    parts.append(f'<line x1="{label_width}" x2="{label_width + plot}" y1="{axis_y}" y2="{axis_y}" stroke="#666"/>')
+    for k in range(5):
+        tick = high * k / 4
+        parts.append(f'<text x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#444">'
+                     f"{escape(f'{tick:.3g}')}</text>")
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def missing_html(missing: dict | None) -> str:
+    """What the leaderboard leaves out: datasets whose data could not be fetched, and their experiments."""
+    if not missing:
+        return ""
+    items = []
+    for dataset, info in sorted(missing.items()):
+        files = ", ".join(info.get("files", []))
+        experiments = ", ".join(info.get("experiments", [])) or "none enabled"
+        items.append(
+            f"<li>dataset {escape(dataset)}: its data could not be fetched ({escape(files)}; the download "
+            f"logs are in logs/download/{escape(dataset)}/). Experiments not run: {escape(experiments)}.</li>"
+        )
+    return ('<div class="missing"><h2>Missing</h2><p>These results are not in this leaderboard; it lists the '
+            "experiments that finished. Supply the data (see the README, offline use) and run snakemake again.</p>"
+            f"<ul>{''.join(items)}</ul></div>")
+
+
+def to_html(table: pd.DataFrame, missing: dict | None = None) -> str:
+    """Return a standalone HTML page: per comparison group a chart and a sortable table, and the missing results."""
+    parts = [
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Leaderboard</title>",
+        f"<style>{STYLE}</style></head><body>",
         "<h1>Results of every experiment</h1>",
         "<p>Rows are compared only within a group: same dataset files (md5) and the identical test set "
-        "(same md5, so the same split). Numbers from different groups are not comparable.</p>",
+        "(same md5, so the same split). Numbers from different groups are not comparable. Click a column "
+        "heading to sort; hover over a lesson's number for where the lesson prints it.</p>",
+        missing_html(missing),
     ]
-    shown = ["experiment", "description", "model", "seed", "metric", "value", "baseline", "beats_baseline",
-             "epochs_run", "n_parameters", "training_seconds", "git_commit", "config_hash"]
+    if table.empty:
+        parts.append("<p>No experiment has finished yet.</p>")
     for (dataset, group), frame in table.groupby(["dataset", "comparison_group"], sort=False):
         first = frame.iloc[0]
         parts.append(
-            f"<h2>{html.escape(str(dataset))}: test set {html.escape(str(first['test_set']))} "
-            f"(md5 {html.escape(str(first['test_set_md5']))}, group {html.escape(str(group))})</h2>"
+            f"<h2>{escape(dataset)}: test set {escape(first['test_set'])} "
+            f"(md5 {escape(first['test_set_md5'])}, group {escape(group)})</h2>"
         )
-        parts.append(frame[shown].to_html(index=False, float_format=lambda v: f"{v:.4g}", escape=True))
-    parts.append("</body></html>")
+        parts.append(f"<p>Data files: {escape(first['dataset_md5'].replace(',', ', '))}</p>")
+        parts.append(f"<figure>{chart_svg(frame)}<figcaption>{escape(first['metric'])} of each experiment of "
+                     "this group</figcaption></figure>")
+        parts.append(table_html(frame))
+    parts.append(f"<script>{SORT_SCRIPT}</script></body></html>")
     return "\n".join(parts)
 
 

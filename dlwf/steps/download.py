@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from dlwf.core.fileio import write_json
 from dlwf.data import download
 
@@ -23,13 +26,22 @@ def download_file(
     ``url`` is the canonical source; with ``mirror`` set, a remote URL is read from
     ``MIRROR/<dataset>/<filename>`` instead. ``<data_out>.lock.json`` holds the md5 recorded at
     the first fetch of a file without a configured ``md5`` (see :func:`dlwf.data.download.update`);
-    it is not a rule output, so no rerun removes it.
+    it is not a rule output, so no rerun removes it. Likewise ``<data_out>.failed.json`` records a
+    failed fetch until a later one succeeds: with the file absent, the next run treats the dataset
+    as unavailable and builds the leaderboard and reports from the others.
     """
     lock = f"{data_out}.lock.json"
+    failed = Path(f"{data_out}.failed.json")  # dlwf.plan.layout.failure_marker
     source = download.choose_source(url, mirror, dataset, filename)
-    record = download.update(
-        source, data_out, md5, lock, canonical_url=url, attempts=attempts, backoff=backoff, timeout=timeout
-    )
+    try:
+        record = download.update(
+            source, data_out, md5, lock, canonical_url=url, attempts=attempts, backoff=backoff, timeout=timeout
+        )
+    except Exception as exc:
+        write_json({"dataset": dataset, "file": filename, "source": str(source), "error": str(exc),
+                    "time": datetime.now(UTC).isoformat(timespec="seconds")}, failed)
+        raise
+    failed.unlink(missing_ok=True)
     record.update(dataset=dataset, canonical_url=url, mirror=mirror)
     write_json(record, provenance_out)
     how = "kept" if record["kept"] else f"fetched from {source}:"

@@ -139,9 +139,10 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
     y_train = images.load_labels(prepared / images.FILES["train"]["labels"], classes["n_classes"])
     y_val = images.load_labels(prepared / images.FILES["test"]["labels"], classes["n_classes"])
     base = records.base_record(
-        experiment, settings, best["n_parameters"], best["epochs_run"],
+        experiment, settings, best["n_parameters"], rows[best_index]["history"],
         common.test_set(prepared / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
         rows[best_index]["environment"], training_environment=rows[best_index]["training_environment"],
+        samples={"train": len(y_train), "test": len(y_val)},
     )
     accuracy = float(best["val_accuracy"])
     record = records.with_accuracy(
@@ -215,9 +216,10 @@ def finish_classifier(experiment: str, settings: dict, n_parameters: int, output
     outputs = np.asarray(outputs, dtype=np.float64)
     probabilities = metrics.softmax(outputs) if from_logits else outputs
     base = records.base_record(
-        experiment, settings, n_parameters, len(read_history(history_csv)),
+        experiment, settings, n_parameters, read_history(history_csv),
         common.test_set(Path(prepared_dir) / images.FILES["test"]["images"]), common.dataset_md5(raw_files),
         common.environment(), common.training_environment(training_environment_json),
+        samples={"train": len(y_train), "test": len(y_val)},
     )
     classes = images.read_classes(prepared_dir)
     if "skipped_unreadable" in classes:

@@ -105,10 +105,15 @@ def evaluate(
     dtype = {columns["target"]: str} if columns["task"] == "classification" else None
     frames = {part: read_csv_checked(split[part], [columns["target"]], dtype=dtype) for part in parts}
     outputs = common.load_outputs(outputs_npz, parts, {part: len(frame) for part, frame in frames.items()}, model_file)
+    # samples per split; a validation split that is the test file (the lesson's penguins) is not counted twice
+    samples = {
+        part: len(frame) for part, frame in frames.items()
+        if not (part == "validation" and split["validation"] == split["test"])
+    }
     base = records.base_record(
-        experiment, settings, int(outputs["n_parameters"]), len(read_history(history_csv)),
+        experiment, settings, int(outputs["n_parameters"]), read_history(history_csv),
         common.test_set(split["test"]), common.dataset_md5(raw_files), common.environment(),
-        common.training_environment(training_environment_json),
+        common.training_environment(training_environment_json), samples=samples,
     )
     if columns["task"] == "classification":
         y_train = targets(frames["train"], columns, split["train"])

@@ -112,7 +112,9 @@ def test_checksum_mismatch_fails_the_download_job_and_keeps_nothing(tmp_path, mo
     zeros = "0" * 32
     assert f"ERROR in rule download: checksum mismatch for penguins.csv from {source}: expected md5 {zeros}" in console
     assert "fix the source or the md5 in config/config.yaml" in console
-    assert not out.exists() or files_in(out) == []
+    # no data, no partial file: only the record of the failure, which tells the next run the data are missing
+    assert files_in(out) == ["penguins.csv.failed.json"]
+    assert "checksum mismatch" in json.loads((out / "penguins.csv.failed.json").read_text())["error"]
 
 
 def test_refused_connection_is_retried_then_names_the_file_and_the_offline_fix(tmp_path, monkeypatch, capsys):
@@ -127,7 +129,7 @@ def test_refused_connection_is_retried_then_names_the_file_and_the_offline_fix(t
     assert f"attempt 1/2 for {url} failed (connection failed" in console
     assert f"ERROR in rule download: could not fetch penguins.csv from {url}: connection failed" in console
     assert "(after 2 attempt(s)). Without internet, put a copy at MIRROR/<dataset>/penguins.csv" in console
-    assert not out.exists() or files_in(out) == []
+    assert files_in(out) == ["penguins.csv.failed.json"]  # no data, only the record of the failure
 
 
 # ------------------------------------------------------------------ tabular: penguins

@@ -9,6 +9,7 @@ import sys
 import textwrap
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 import tensorflow as tf
 
@@ -123,7 +124,8 @@ def test_metrics_records_the_training_environment_and_the_version():
     settings = {"dataset": "d", "training": {"epochs": 3, "early_stopping": None}}
     evaluation = {"device": "CPU (2 threads)", "gpu_requested": 0, "warnings": []}
     training = {"device": "GPU:NVIDIA A100", "gpu_requested": 1, "warnings": []}
-    record = records.base_record("x", settings, 10, 3, {"file": "t", "md5": "m"}, {}, evaluation, training)
+    history = pd.DataFrame({"epoch": [1, 2, 3], "loss": [1.0, 0.9, 0.8]})
+    record = records.base_record("x", settings, 10, history, {"file": "t", "md5": "m"}, {}, evaluation, training)
     import dlwf
 
     assert record["provenance"]["environment"] == evaluation

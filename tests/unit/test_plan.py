@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
+import re
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dlwf import plan
 from dlwf.plan import code, layout
@@ -64,7 +67,10 @@ def test_report_parameters_name_only_the_datasets_own_result_files(config):
     files = parameters["experiments"]["dense_100_50"]["files"]
     assert files["metrics.json"] == "results/weather/dense_100_50/metrics.json"
     assert "model.keras" not in files and "tensorboard" not in files
-    assert all(f.startswith("results/weather/") for f in p.report_inputs("weather"))
+    assert all(f.startswith(("results/weather/", "resources/weather/")) for f in p.report_inputs("weather"))
+    # the download records name the data file used and its md5 on the page
+    assert parameters["sources"] == {"weather_prediction_dataset_light.csv":
+                                     "resources/weather/weather_prediction_dataset_light.csv.provenance.json"}
 
 
 # ------------------------------------------------------------------ canonical settings (the rules' params)
@@ -381,3 +387,141 @@ def test_every_example_config_is_valid(example, config, tmp_path):
         (tmp_path / folder).mkdir(parents=True, exist_ok=True)
     p = load(config)
     assert set(overlay["experiments"]) <= set(p.experiments)
+
+
+# ------------------------------------------------------------------ reports: text, missing data, episodes
+
+
+def test_config_text_in_params_holds_no_markup_and_comes_back_exactly(config):
+    from dlwf.core import markup
+    from tests.html_safety import DESCRIPTION
+
+    config["experiments"]["dense10"]["description"] = DESCRIPTION
+    config["datasets"]["penguins"]["description"] = DESCRIPTION
+    p = load(config)
+    for params in (p.leaderboard_entries(), p.report_parameters("penguins")):
+        assert "<" not in repr(params) and ">" not in repr(params)  # nothing can end Snakemake's <script> block
+    assert markup.from_params(p.leaderboard_entries())["dense10"]["description"] == DESCRIPTION
+    restored = markup.from_params(p.report_parameters("penguins"))
+    assert restored["description"] == DESCRIPTION and restored["experiments"]["dense10"]["description"] == DESCRIPTION
+    for text in ["&amp;", "&lt", "a & b < c > d", "&#60;", "\\u003c", "&&;;", ""]:
+        assert markup.from_params(markup.for_params({"t": [text]})) == {"t": [text]}
+
+
+def test_default_descriptions_state_no_number_a_result_can_contradict(config):
+    counts = re.compile(r"\d[\d,.]*\s*(parameters|trainable|epochs|trials|images|days|classes|columns|rows|places)"
+                        r"|\b\d+x\d+x\d+\b|light version", re.IGNORECASE)
+    texts = {f"datasets.{d}": spec.get("description", "") for d, spec in config["datasets"].items()}
+    texts |= {f"experiments.{e}": spec.get("description", "") for e, spec in config["experiments"].items()}
+    offline = yaml.safe_load((REPO / "config" / "offline.yaml").read_text())
+    texts |= {f"offline datasets.{d}": spec.get("description", "") for d, spec in offline["datasets"].items()}
+    texts |= {f"offline experiments.{e}": spec.get("description", "") for e, spec in offline["experiments"].items()}
+    found = {key: counts.search(text).group(0) for key, text in texts.items() if counts.search(text)}
+    assert not found
+    assert counts.search("cnn_pool: 514,510 parameters") and counts.search("64x64x3 images")  # the check can fail
+
+
+def test_the_lessons_numbers_are_shown_only_on_the_lessons_data(config):
+    p = load(config)
+    assert p.leaderboard_entries()["dense_100_50"]["lesson"]["value"] == 4.0778
+    assert p.leaderboard_entries()["transfer"]["lesson"]["metric"] == "accuracy"
+    assert p.leaderboard_entries()["dense10"]["lesson"] is None  # the lesson prints no penguins accuracy
+    assert p.report_parameters("weather")["experiments"]["basel_9y"]["lesson"]["value"] == 3.3762
+    offline = yaml.safe_load((REPO / "config" / "offline.yaml").read_text())
+    config["datasets"]["weather"]["files"] = offline["datasets"]["weather"]["files"]  # the full file
+    config["datasets"]["cifar10-subset"] = offline["datasets"]["cifar10-subset"]
+    config["experiments"]["transfer"]["dataset"] = "cifar10-subset"
+    for name in ("cnn_small", "cnn_pool", "dense_only", "cnn_extra_layer", "cnn_dropout", "dropout_sweep", "tuning",
+                 "tuning_activation_kernel"):
+        config["experiments"][name]["dataset"] = "cifar10-subset"
+    other = load(config)
+    assert all(entry["lesson"] is None for entry in other.leaderboard_entries().values())
+    # a mirror copy is the lesson's data: the configured URL decides, with or without its query
+    config["datasets"]["weather"]["files"] = default_config()["datasets"]["weather"]["files"]
+    config["datasets"]["weather"]["files"][0]["url"] = config["datasets"]["weather"]["files"][0]["url"].split("?")[0]
+    assert load(config).leaderboard_entries()["all_years"]["lesson"]["value"] == 3.23
+
+
+def test_a_dataset_whose_download_failed_is_left_out_and_listed_as_missing(config, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    p = load(config)
+    assert p.unavailable_datasets() == {}  # a fresh checkout: nothing tried yet, everything is a target
+    full = p.targets()
+    weather = layout.raw_file("weather", "weather_prediction_dataset_light.csv")
+    Path(layout.failure_marker("weather", "weather_prediction_dataset_light.csv")).parent.mkdir(parents=True)
+    Path(layout.failure_marker("weather", "weather_prediction_dataset_light.csv")).write_text("{}")
+    assert p.unavailable_datasets() == {"weather": [weather]}
+    targets = p.targets()
+    assert weather in targets  # the download is tried again by every run
+    assert not [t for t in targets if t.startswith(("results/weather/", "reports/weather"))]
+    assert not [m for m in p.metrics_files() if "/weather/" in m] and targets[-2:] == layout.LEADERBOARD
+    assert set(targets) < set(full) | {weather}
+    missing = p.leaderboard_missing()
+    assert list(missing) == ["weather"] and missing["weather"]["files"] == [weather]
+    assert "dense_100_50" in missing["weather"]["experiments"]
+    assert "dense_100_50" not in p.leaderboard_entries()
+    # the file arrives (a mirror, a copy): the dataset is back, marker or not
+    Path(weather).write_text("DATE\n")
+    assert p.unavailable_datasets() == {} and p.targets() == full
+
+
+def test_the_download_step_writes_the_marker_the_plan_reads(tmp_path):
+    from dlwf.steps import download
+
+    data = tmp_path / layout.raw_file("weather", "w.csv")
+    with pytest.raises(Exception, match="not found|No such|does not exist"):
+        download.download_file("weather", "w.csv", str(tmp_path / "nowhere.csv"), None, str(data),
+                               str(tmp_path / "w.provenance.json"), attempts=1)
+    marker = tmp_path / layout.failure_marker("weather", "w.csv")
+    assert marker.is_file() and "nowhere.csv" in json.loads(marker.read_text())["error"]
+    (tmp_path / "here.csv").write_text("DATE\n1\n")
+    download.download_file("weather", "w.csv", str(tmp_path / "here.csv"), None, str(data),
+                           str(tmp_path / "w.provenance.json"), attempts=1)
+    assert data.is_file() and not marker.exists()
+
+
+def test_episodes_come_from_the_experiments_and_build_their_own_pages(config):
+    p = load(config)
+    episodes = {name: [e.id for e in exps] for name, exps in p.episodes().items()}
+    assert list(episodes) == layout.EPISODES
+    assert episodes["episode2"] == ["dense10", "dense10_normalized"] and episodes["episode5"] == ["transfer"]
+    assert "dropout_sweep" in episodes["episode4"] and "transfer" not in episodes["episode4"]
+    assert p.episode_dataset("episode3") == "weather"
+    four = p.episode_targets("episode4")
+    assert four[-2:] == ["reports/episode4.html", "reports/episode4.ipynb"]
+    assert "results/dollar_street/cnn_pool/metrics.json" in four
+    assert not [t for t in four if "/transfer/" in t or "/features/" in t or t.startswith("results/penguins")]
+    parameters = p.report_parameters(episode="episode5")
+    assert parameters["dataset"] == "dollar_street" and list(parameters["experiments"]) == ["transfer"]
+    assert p.report_notebook(episode="episode5").endswith("notebooks/images.ipynb")
+    assert set(p.report_inputs(episode="episode5")) < set(p.report_inputs("dollar_street"))
+    lesson = p.lesson_targets()
+    assert lesson[-2:] == layout.LEADERBOARD and set(four) < set(lesson)
+    # the offline overlay moves episode 4 and 5 to another dataset: the episodes follow their experiments
+    offline = yaml.safe_load((REPO / "config" / "offline.yaml").read_text())
+    for key in ("datasets", "experiments"):
+        for name, spec in offline[key].items():
+            config[key].setdefault(name, {}).update(spec)
+    assert load(config).episode_dataset("episode4") == "cifar10-subset"
+
+
+def test_an_episode_shows_one_dataset_and_no_dataset_is_named_like_an_episode(config):
+    config["experiments"]["dense10"]["episode"] = 3
+    config["datasets"]["episode2"] = dict(config["datasets"]["penguins"])
+    problems = problems_of(config)
+    assert any("episode 3 run on datasets ['penguins', 'weather']" in p for p in problems)
+    assert any("config key datasets.episode2: 'episode2' is the name of an episode's report" in p for p in problems)
+
+
+def test_ids_and_file_names_cannot_carry_markup(config):
+    """Ids become paths, wildcards and page text unescaped by Snakemake's report: the schema allows none of
+    these characters in them (descriptions and class names, which may hold anything, are escaped)."""
+    from tests.html_safety import PAYLOADS
+
+    config["experiments"][PAYLOADS["script"]] = dict(config["experiments"]["dense10"])
+    config["datasets"][PAYLOADS["img"]] = dict(config["datasets"]["penguins"])
+    config["datasets"]["weather"]["views"]["<b>"] = {"last_row": 10}
+    config["datasets"]["penguins"]["files"][0]["name"] = "x<script>.csv"
+    problems = "\n".join(problems_of(config))
+    for name in (PAYLOADS["script"], PAYLOADS["img"], "<b>", "x<script>.csv"):
+        assert repr(name) in problems or name in problems, name

@@ -46,6 +46,28 @@ def test_every_rule_declares_log_benchmark_conda_and_threads(rules):
     assert not problems, "\n".join(problems)
 
 
+def test_every_rule_says_what_it_makes_in_one_line(rules):
+    undocumented = [name for name, info in rules.items() if not (info.docstring or "").strip()]
+    assert not undocumented, f"rules without a docstring: {undocumented}"
+    multiline = [name for name, info in rules.items() if "\n" in info.docstring.strip()]
+    assert not multiline, f"docstrings of more than one line (--list-rules prints them whole): {multiline}"
+
+
+def test_target_rules_are_the_lessons_episodes_and_are_listed_with_descriptions(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.workflow import copy_workflow
+
+    workdir = copy_workflow(tmp_path / "wf")
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--list-target-rules"], cwd=workdir,
+                          capture_output=True, text=True, check=True)
+    listed = dict(re.match(r"^(\w+) \((.+)\)$", line).groups() for line in proc.stdout.splitlines() if line.strip())
+    assert set(listed) == {"all", "leaderboard", "lesson", "episode2", "episode3", "episode4", "episode5"}
+    for episode in ("episode2", "episode3", "episode4", "episode5"):
+        assert listed[episode].startswith(f"Episode {episode[-1]}, ") and f"reports/{episode}.html" in listed[episode]
+
+
 def test_downloads_run_on_the_submitting_host(rules):
     """Compute nodes of many clusters have no internet: downloads are localrules."""
     assert rules["download"].local
