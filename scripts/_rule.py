@@ -11,9 +11,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dlwf.core.errors import DownloadError, TrainingError, WorkflowInputError  # noqa: E402
+from dlwf.core.errors import DownloadError, ResourceError, TrainingError, WorkflowInputError  # noqa: E402
 
-USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError)
+USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError, ResourceError)
 
 
 def _redirect_to_log(path: str):
@@ -36,12 +36,38 @@ def run(main, snakemake) -> None:
         print(message)
         print(message, file=console)
         sys.exit(1)
-    except Exception:
+    except Exception as exc:
         traceback.print_exc()
-        print(f"ERROR in rule {snakemake.rule}: unexpected failure, see {snakemake.log[0]}", file=console)
+        known = _resource_message(exc, snakemake)
+        if known:
+            message = f"ERROR in rule {snakemake.rule}: {known}"
+            print(message)
+            print(message, file=console)
+            sys.exit(1)
+        log = snakemake.log[0] if snakemake.log else "the traceback above"
+        print(f"ERROR in rule {snakemake.rule}: unexpected failure, see {log}", file=console)
         sys.exit(1)
     finally:
         sys.stdout.flush()
+
+
+def _resource_message(exc: BaseException, snakemake) -> str | None:
+    """The message for a full disk or exhausted memory met outside the package's own checks
+    (a library writing its own files, an allocation larger than the memory), else None."""
+    from dlwf.core import resources
+
+    no_space = resources.is_no_space(exc)
+    if no_space is not None:
+        path = no_space.filename or (snakemake.output[0] if snakemake.output else ".")
+        return str(resources.no_space_error(path))
+    if isinstance(exc, MemoryError):
+        available = resources.available_memory()
+        free = "unknown" if available is None else resources.human(available)
+        log = snakemake.log[0] if snakemake.log else "the log"
+        return (f"out of memory ({str(exc).splitlines()[0][:200] or 'MemoryError'}; {free} available now); "
+                f"use smaller inputs (e.g. subset, image_size, batch_size) or a machine with more memory. "
+                f"Details in {log}")
+    return None
 
 
 def run_with_tensorflow(main, snakemake) -> None:

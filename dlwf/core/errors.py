@@ -11,3 +11,7 @@ class DownloadError(RuntimeError):
 
 class TrainingError(RuntimeError):
     """Training went wrong in a way the user must act on (e.g. the loss became NaN)."""
+
+
+class ResourceError(RuntimeError):
+    """The machine lacks what a step needs (disk space, memory); the message names the path and the amounts."""
