@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlwf.core.fileio import atomic_path, read_json
+from dlwf.core.fileio import atomic_path
 
-from .leaderboard import baseline_value
+from .leaderboard import baseline_value, read_record
 
 TABLE_COLUMNS = ["experiment", "description", "metric", "value", "baseline", "beats_baseline", "epochs_run",
                  "n_parameters", "seed", "test_set", "test_set_md5"]
@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 def load_records(experiments: dict) -> dict[str, dict]:
     """Return {experiment: its metrics.json record} for the experiments whose files name one."""
     return {
-        name: read_json(spec["files"]["metrics.json"])
+        name: read_record(spec["files"]["metrics.json"])
         for name, spec in experiments.items()
         if "metrics.json" in spec.get("files", {})
     }

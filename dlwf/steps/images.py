@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import read_json, save_figure, save_npy, write_csv, write_json
+from dlwf.core.fileio import read_json_checked, save_figure, save_npy, write_csv, write_json
 from dlwf.data import images
 from dlwf.data.tables import read_history
 from dlwf.evaluate import metrics
@@ -126,6 +126,16 @@ SWEEP_COLUMNS = ["value", "val_loss", "val_accuracy", "epochs_run", "stopped_ear
                  "n_parameters"]
 
 
+def read_evaluation(path: str) -> dict:
+    """Return a sweep point's evaluation.json, checked (every column of the sweep table, numbers)."""
+    fix = "delete it and run snakemake again so the sweep point trains anew"
+    record = read_json_checked(path, SWEEP_COLUMNS, "evaluation of a sweep point", fix)
+    bad = [k for k in SWEEP_COLUMNS if not isinstance(record[k], int | float)]
+    if bad:
+        raise WorkflowInputError(f"{path}: not a valid evaluation of a sweep point ({bad} are not numbers); {fix}")
+    return record
+
+
 def aggregate_sweep(experiment: str, settings: dict, evaluation_files: list[str], history_files: list[str],
                     prepared_dir: str, raw_files: list[str], table_out: str, plot_out: str, curves_out: str,
                     metrics_out: str) -> pd.DataFrame:
@@ -137,11 +147,8 @@ def aggregate_sweep(experiment: str, settings: dict, evaluation_files: list[str]
     from dlwf.report import plots
 
     arg = settings["sweep"]["arg"]
-    evaluations = [read_json(p) for p in evaluation_files]
+    evaluations = [read_evaluation(p) for p in evaluation_files]
     table = pd.DataFrame(evaluations)
-    missing = [c for c in SWEEP_COLUMNS if c not in table.columns]
-    if missing:
-        raise WorkflowInputError(f"{evaluation_files[0]} ...: sweep evaluations lack {missing}; delete them")
     table = table[SWEEP_COLUMNS].rename(columns={"value": arg})
     rows = table.to_dict("records")
     histories = {row[arg]: read_history(path) for row, path in zip(rows, history_files, strict=True)}

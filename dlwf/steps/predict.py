@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import atomic_path, md5sum, read_json, write_csv
+from dlwf.core.fileio import atomic_path, md5sum, write_csv
 from dlwf.data import tables
 
 
@@ -103,8 +103,11 @@ def model_card(experiment: str, settings: dict, description: str, metrics_json: 
                model_file: str, card_out: str) -> str:
     """Write the model card of a trained model (markdown): what it learned from, what it takes, how
     well it does against the baseline, and how to load it and predict (the lesson's "share the model")."""
-    record = read_json(metrics_json)
-    data = read_json(data_json)
+    from dlwf.data.images import read_classes
+    from dlwf.report.leaderboard import read_record
+
+    record = read_record(metrics_json)
+    data = tables.load_columns(data_json) if Path(data_json).name == "columns.json" else read_classes(data_json)
     primary, baseline = record["primary_metric"], record.get("baseline") or {}
     baseline_value = baseline.get(primary["name"])
     lines = [

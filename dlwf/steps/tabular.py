@@ -12,7 +12,7 @@ import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import write_csv, write_json
-from dlwf.data.tables import load_columns, load_xy, model_inputs, read_csv_checked, read_history
+from dlwf.data.tables import load_columns, load_xy, model_inputs, numeric_array, read_csv_checked, read_history
 from dlwf.evaluate import record as records
 from dlwf.nn import training
 from dlwf.nn.model_io import load_model_checked, save_model
@@ -53,6 +53,7 @@ def _regression_rows(model: keras.Model, split: str, csv: str, columns: dict) ->
     rows = pd.DataFrame({"split": [split] * len(frame)})
     if columns.get("id_column") in frame:
         rows[columns["id_column"]] = frame[columns["id_column"]].to_numpy()
+    numeric_array(frame, [columns["target"], columns["baseline"]], csv)  # a non-finite true value would be scored
     rows["true"] = frame[columns["target"]].to_numpy(dtype="float64")
     rows["predicted"] = model.predict(training.tensors(x), verbose=0).reshape(len(frame)).astype("float64")
     rows["baseline"] = frame[columns["baseline"]].to_numpy(dtype="float64")
