@@ -20,6 +20,10 @@ NESTED_HINT = (
     "; --config sets top-level keys only (its values arrive as strings): put nested settings in an "
     "overlay file and pass it with --configfile FILE"
 )
+TEXT_HINT = (
+    " (given with --config? Values nested inside --config key={...} arrive as text: put nested settings in an "
+    "overlay file and pass it with --configfile FILE)"
+)
 
 
 @functools.cache
@@ -66,6 +70,34 @@ def _dotted(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def _types(schema_value) -> list[str]:
+    return [schema_value] if isinstance(schema_value, str) else list(schema_value or [])
+
+
+def _as_yaml_value(text: str):
+    """What YAML makes of ``text`` written in a file (``'2'`` -> 2, ``'null'`` -> None)."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def _text_for_other_type(error: jsonschema.ValidationError) -> bool:
+    """Whether ``error`` is a string standing for a number, boolean or null the schema wants (what
+    Snakemake's --config makes of values inside key={...})."""
+    if not isinstance(error.instance, str):
+        return False
+    meant = _as_yaml_value(error.instance)
+    if isinstance(meant, str):
+        return False
+    if error.validator == "type":
+        return "string" not in _types(error.validator_value)
+    if error.validator in ("enum", "const"):
+        allowed = error.validator_value if error.validator == "enum" else [error.validator_value]
+        return meant in allowed
+    return False
+
+
 def _describe(error: jsonschema.ValidationError) -> str:
     where = _dotted(error.absolute_path)
     if error.validator == "additionalProperties":
@@ -73,13 +105,18 @@ def _describe(error: jsonschema.ValidationError) -> str:
         unexpected = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         keys = ", ".join(f"{where}.{k}" if where != "<top level>" else k for k in unexpected)
         hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        dotted = [k for k in unexpected if "." in str(k)]
+        if dotted:
+            hint += "; a dotted name is not a path: write the nesting in an overlay file (--configfile FILE)"
         return f"config key {keys}: unknown key{hint}"
+    text_hint = TEXT_HINT if _text_for_other_type(error) else ""
     if error.validator == "type":
-        hint = NESTED_HINT if isinstance(error.instance, str) and "object" in str(error.validator_value) else ""
+        nested = isinstance(error.instance, str) and "object" in str(error.validator_value)
+        hint = NESTED_HINT if nested else text_hint
         return f"config key {where}: {error.instance!r} has the wrong type, expected {error.validator_value}{hint}"
     if error.validator == "propertyNames":
         return f"config key {where}: invalid name {error.instance!r} ({error.message})"
-    return f"config key {where}: {error.message}"
+    return f"config key {where}: {error.message}{text_hint}"
 
 
 def validate(config: dict, schema: dict | None = None) -> tuple[dict, list[str]]:
@@ -102,3 +139,68 @@ def validate(config: dict, schema: dict | None = None) -> tuple[dict, list[str]]
 def config_errors(config: dict, schema: dict | None = None) -> list[str]:
     """Return one readable message per schema violation in ``config`` (empty when valid)."""
     return validate(config, schema)[1]
+
+
+class _DuplicateKeyLoader(yaml.SafeLoader):
+    """A YAML loader that records every mapping key written twice (PyYAML keeps the last silently)."""
+
+    def __init__(self, stream):
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int, int]] = []  # (dotted key, line, line of the first)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            try:
+                key = self.construct_object(key_node, deep=True)
+            except yaml.YAMLError:
+                continue
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key; PyYAML reports it itself
+                continue
+            line = key_node.start_mark.line + 1
+            if first is not None:
+                self.duplicates.append((str(key), line, first))
+            else:
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _paths(node, prefix=()) -> dict[int, str]:
+    """{line of a key: its dotted path} for every key of a composed YAML mapping tree."""
+    found: dict[int, str] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, str(getattr(key_node, "value", "?")))
+            found[key_node.start_mark.line + 1] = ".".join(path)
+            found.update(_paths(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            found.update(_paths(item, (*prefix, str(i))))
+    return found
+
+
+def config_file_problems(path: str | Path) -> list[str]:
+    """One message per key written twice in the YAML (or JSON) config file ``path``, naming the file, both
+    lines and the key: YAML keeps only the last, so the first block would be dropped silently."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [f"config file {path}: cannot be read ({exc})"]
+    loader = _DuplicateKeyLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is not None:
+            loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        return [f"config file {path}: not valid YAML ({' '.join(str(exc).split())})"]
+    finally:
+        loader.dispose()
+    paths = _paths(node) if node is not None else {}
+    return [
+        f"config file {path}, line {line}: key {paths.get(line, key)!r} is written twice (first at line {first}); "
+        "YAML keeps only the last one, so the first would be ignored silently: merge the two into one"
+        for key, line, first in loader.duplicates
+    ]
