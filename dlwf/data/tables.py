@@ -101,7 +101,7 @@ def read_csv_checked(path: str | Path, required: list[str] | None = None, separa
         raise WorkflowInputError(f"{path}: the file is empty; expected a CSV with a header row") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise WorkflowInputError(f"{path}: not a valid CSV file ({str(exc).strip()[:200]})") from exc
-    if not isinstance(frame.index, pd.RangeIndex):
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
         raise WorkflowInputError(
             f"{path}: the data rows have more fields than the header ({len(header)} names), so every column would "
             "be shifted; every row needs one value per named column (a separator at the end of each data line?)"
@@ -278,15 +278,15 @@ def one_hot(labels: pd.Series, class_names: list[str]) -> pd.DataFrame:
     return encoded.astype("float32")
 
 
-def _check_split(labels: pd.Series | None, n_rows: int, share: float, what: str, path) -> None:
+def _check_split(labels: pd.Series | None, n_rows: int, share: float, key: str, setting: str, path) -> None:
     """Refuse a split the rows cannot support, as scikit-learn's (stratified) train_test_split would,
-    but naming the setting, the class and the counts."""
+    but naming the setting (``key``, described by ``setting``), the class and the counts."""
     size = int(np.ceil(share * n_rows))  # scikit-learn's size of the held-out part
     rest = n_rows - size
     if size < 1 or rest < 1:
         raise WorkflowInputError(
-            f"{path}: {n_rows} rows cannot be split with {what} {share}: it leaves {size} row(s) for the held-out set "
-            f"and {rest} for training; each needs at least one: use more rows or another {what}"
+            f"{path}: {n_rows} rows cannot be split with {setting}: it leaves {size} row(s) for the held-out set "
+            f"and {rest} for training; each needs at least one: use more rows or another {key}"
         )
     if labels is None:
         return
@@ -300,10 +300,10 @@ def _check_split(labels: pd.Series | None, n_rows: int, share: float, what: str,
     for part, n in (("held-out", size), ("training", rest)):
         if n < len(counts):
             raise WorkflowInputError(
-                f"{path}: {what} {share} of {n_rows} rows leaves {n} row(s) for the {part} set, fewer than the "
+                f"{path}: {setting} of {n_rows} rows leaves {n} row(s) for the {part} set, fewer than the "
                 f"{len(counts)} classes {dict((str(k), int(v)) for k, v in counts.items())}; a stratified split needs "
-                f"at least one row of each class on each side: "
-                + ("raise" if part == "held-out" else "lower") + f" {what}, or add rows"
+                f"at least one row of each class on each side: {'raise' if part == 'held-out' else 'lower'} {key}, "
+                "or add rows"
             )
 
 
@@ -324,13 +324,15 @@ def split_table(prepared: pd.DataFrame, target: str, task: str, test_size: float
         return one_hot(frame[target], class_names) if class_names else None
 
     labels = prepared[target] if class_names else None
-    _check_split(labels, len(prepared), test_size, "split.test_size", where)
+    _check_split(labels, len(prepared), test_size, "split.test_size", f"split.test_size {test_size}", where)
     train, test = train_test_split(prepared, test_size=test_size, random_state=random_state, shuffle=True,
                                    stratify=stratify(prepared))
     validation = None
     if validation_size:
         share = validation_size / (1 - test_size)
-        _check_split(train[target] if class_names else None, len(train), share, "split.validation_size", where)
+        setting = f"split.validation_size {validation_size} ({share:.3g} of the rows left after the test set)"
+        _check_split(train[target] if class_names else None, len(train), share, "split.validation_size", setting,
+                     where)
         train, validation = train_test_split(train, test_size=share, random_state=random_state, shuffle=True,
                                              stratify=stratify(train))
     return train, validation, test

@@ -40,6 +40,15 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 BAD_SEPARATORS = {'"': "the quote character", "\n": "a line break", "\r": "a line break"}
 
 
+def top_level(config: dict) -> list[str]:
+    """`mirror` is a directory name, not the text of a null (what --config mirror=null gives)."""
+    mirror = config["mirror"]
+    if isinstance(mirror, str) and mirror.strip() in ("", "null", "None", "none", "~"):
+        return [f"config key mirror: {mirror!r} is text, not a directory (--config mirror=null arrives as the text "
+                "'null'); leave mirror out to use the URLs, or give the mirror directory"]
+    return []
+
+
 def references(config: dict, datasets: dict[str, Dataset]) -> list[str]:
     """Experiments name a defined dataset and do not use an id the workflow reserves."""
     problems = []
@@ -521,7 +530,8 @@ def _configured(experiments: dict[str, Experiment]):
 def run_all(raw: dict, config: dict, datasets: dict[str, Dataset], experiments: dict[str, Experiment]) -> list[str]:
     """Return every problem of the config (``raw``: as written; ``config``: with the schema's defaults),
     in the order of the checks above."""
-    problems = references(config, datasets) + dataset_keys(raw, datasets) + dataset_files(datasets)
+    problems = top_level(config) + references(config, datasets) + dataset_keys(raw, datasets)
+    problems += dataset_files(datasets)
     problems += table_settings(datasets) + notebooks(datasets)
     problems += views(datasets, experiments) + validation_splits(datasets, experiments)
     for check in (modes, builders, task_fit, monitored, training_outputs, seeds, searches, base_models):

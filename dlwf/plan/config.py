@@ -42,6 +42,21 @@ def _as_float(value):
     return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _float_items(values: list, items: dict) -> list:
+    """Whole numbers of a list of ``type: number`` items as floats. Items that may also be text or
+    booleans (a tuner's choice values) become floats only when decimal numbers are among them, so
+    ``[0, 0.5]`` is ``[0.0, 0.5]`` (one type, as keras-tuner's Choice needs) and ``[1, 2]`` stays whole."""
+    types = items.get("type")
+    types = [types] if isinstance(types, str) else types or []
+    only_numbers = set(types) <= {"number", "null"}
+    mixed = all(_is_number(v) for v in values) and any(isinstance(v, float) for v in values)
+    return [_as_float(v) for v in values] if only_numbers or mixed else values
+
+
 def _extend_with_defaults(validator_class):
     """A validator class that fills in each property's ``default`` before checking it, and writes
     whole numbers of ``type: number`` settings as floats (``dropout: 0`` is the default ``0.0``)."""
@@ -57,7 +72,7 @@ def _extend_with_defaults(validator_class):
                 if _is_float_type(subschema):
                     instance[name] = _as_float(instance[name])
                 elif isinstance(instance[name], list) and _is_float_type(subschema.get("items") or {}):
-                    instance[name] = [_as_float(v) for v in instance[name]]
+                    instance[name] = _float_items(instance[name], subschema["items"])
         yield from check_properties(validator, properties, instance, schema)
 
     return validators.extend(validator_class, {"properties": set_defaults})
