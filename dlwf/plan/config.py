@@ -134,6 +134,16 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"config key {where}: {error.message}{text_hint}"
 
 
+def _one_of_keys(error: jsonschema.ValidationError) -> list[str] | None:
+    """The alternative keys of a ``oneOf`` whose branches each require one key (``url`` or ``path``)."""
+    if error.validator != "oneOf" or not isinstance(error.instance, dict):
+        return None
+    keys = [branch.get("required") for branch in error.validator_value]
+    if not all(isinstance(k, list) and len(k) == 1 for k in keys):
+        return None
+    return [k[0] for k in keys]
+
+
 def validate(config: dict, schema: dict | None = None) -> tuple[dict, list[str]]:
     """Return (a copy of ``config`` with the schema's defaults filled in, one message per problem).
 
@@ -145,6 +155,10 @@ def validate(config: dict, schema: dict | None = None) -> tuple[dict, list[str]]
     errors = sorted(validator.iter_errors(filled), key=lambda e: list(map(str, e.absolute_path)))
     messages = []
     for error in errors:
+        choice = _one_of_keys(error)
+        if choice:
+            messages.append(f"config key {_dotted(error.absolute_path)}: give exactly one of {choice}")
+            continue
         # for oneOf/anyOf, the most specific sub-error names the key best
         leaf = jsonschema.exceptions.best_match([error]) if error.context else error
         messages.append(_describe(leaf))
