@@ -26,29 +26,40 @@ def _redirect_to_log(path: str):
     return console
 
 
+def _say(message: str, console) -> None:
+    """Print the error line on the console, then into the log (which may sit on a full disk)."""
+    print(message, file=console)
+    try:
+        print(message)
+    except OSError:
+        pass
+
+
 def run(main, snakemake) -> None:
     """Run ``main(snakemake)`` logging to the rule's log; exit 1 with a one-line message on errors."""
     console = _redirect_to_log(snakemake.log[0]) if snakemake.log else sys.stderr
     try:
         main(snakemake)
     except USER_ERRORS as exc:
-        message = f"ERROR in rule {snakemake.rule}: {exc}"
-        print(message)
-        print(message, file=console)
+        _say(f"ERROR in rule {snakemake.rule}: {exc}", console)
         sys.exit(1)
     except Exception as exc:
-        traceback.print_exc()
+        try:
+            traceback.print_exc()
+        except OSError:  # the log's disk is full: the message below says so
+            pass
         known = _resource_message(exc, snakemake)
         if known:
-            message = f"ERROR in rule {snakemake.rule}: {known}"
-            print(message)
-            print(message, file=console)
+            _say(f"ERROR in rule {snakemake.rule}: {known}", console)
             sys.exit(1)
         log = snakemake.log[0] if snakemake.log else "the traceback above"
         print(f"ERROR in rule {snakemake.rule}: unexpected failure, see {log}", file=console)
         sys.exit(1)
     finally:
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
 
 
 def _resource_message(exc: BaseException, snakemake) -> str | None:
@@ -60,11 +71,13 @@ def _resource_message(exc: BaseException, snakemake) -> str | None:
     if no_space is not None:
         path = no_space.filename or (snakemake.output[0] if snakemake.output else ".")
         return str(resources.no_space_error(path))
-    if isinstance(exc, MemoryError):
+    # TensorFlow's out-of-memory (the GPU's, or the host's), named without importing TensorFlow here
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         available = resources.available_memory()
         free = "unknown" if available is None else resources.human(available)
         log = snakemake.log[0] if snakemake.log else "the log"
-        return (f"out of memory ({str(exc).splitlines()[0][:200] or 'MemoryError'}; {free} available now); "
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (f"out of memory ({first}; {free} of the machine's memory available now); "
                 f"use smaller inputs (e.g. subset, image_size, batch_size) or a machine with more memory. "
                 f"Details in {log}")
     return None

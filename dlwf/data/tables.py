@@ -182,6 +182,23 @@ def _normalised_labels(labels: pd.Series, path: Path, target: str) -> tuple[pd.S
     return stripped, notes
 
 
+def _category_notes(values: pd.Series, column: str) -> list[str]:
+    """Notes on a categorical column's values: surrounding spaces (removed) and values that differ only in
+    upper/lower case (kept apart: they may be different categories, or one written two ways)."""
+    notes = []
+    spaced = sorted(set(values[values != values.str.strip()]))
+    if spaced:
+        notes.append(f"column {column!r}: value(s) {spaced[:5]} had surrounding spaces, removed")
+    by_case: dict[str, set[str]] = {}
+    for value in set(values.str.strip()):
+        by_case.setdefault(value.casefold(), set()).add(value)
+    clashes = sorted(sorted(v) for v in by_case.values() if len(v) > 1)
+    if clashes:
+        notes.append(f"column {column!r}: values {clashes[:5]} differ only in upper/lower case and count as different "
+                     "categories; write each one way if they are the same")
+    return notes
+
+
 def feature_columns(columns: list[str], target: str, features, id_column: str | None, path: Path) -> list[str]:
     """The feature columns chosen by the dataset's ``features`` setting (see config/schema.yaml)."""
     others = [c for c in columns if c not in (target, id_column)]
@@ -259,7 +276,9 @@ def read_table(
     else:
         numeric_array(table, [target], path)
     for column in categorical:
-        table[column] = table[column].astype(str).str.strip()
+        text = table[column].astype(str)
+        table[column] = text.str.strip()
+        notes += _category_notes(text, column)
     info = {
         "numeric": numeric,
         "categorical": list(categorical),

@@ -37,6 +37,9 @@ METRIC_LOG_NAMES = {"accuracy": "accuracy", "rmse": "rmse", "mae": "mae"}
 IMAGENET_ALPHAS = {"MobileNet": (0.25, 0.5, 0.75, 1.0), "MobileNetV2": (0.35, 0.5, 0.75, 1.0, 1.3, 1.4)}
 CALENDAR_COLUMNS = ("DATE", "MONTH")  # dlwf/data/weather.py NOT_FEATURES
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+RESERVED_DATASET_IDS = {"predict": "resources/predict/ holds the new inputs of `predict` entries"}
+# columns the workflow writes beside an id column in predictions.csv and predictions/<entry>.csv
+PREDICTION_COLUMNS = ("split", "index", "row", "file", "true", "predicted", "baseline")
 BAD_SEPARATORS = {'"': "the quote character", "\n": "a line break", "\r": "a line break"}
 
 
@@ -62,6 +65,10 @@ def references(config: dict, datasets: dict[str, Dataset]) -> list[str]:
             problems.append(
                 f"config key experiments.{name}: {name!r} is reserved for workflow files; choose another experiment id"
             )
+    for name in datasets:
+        if name in RESERVED_DATASET_IDS:
+            problems.append(f"config key datasets.{name}: {name!r} is reserved for workflow files "
+                            f"({RESERVED_DATASET_IDS[name]}); choose another dataset id")
     return problems
 
 
@@ -428,6 +435,9 @@ def table_settings(datasets: dict[str, Dataset]) -> list[str]:
         target, id_column, features = spec["target"], spec["id_column"], spec["features"]
         if id_column is not None and id_column == target:
             problems.append(f"{key}.id_column: {id_column!r} is the target; the id column names rows, choose another")
+        if id_column in PREDICTION_COLUMNS:
+            problems.append(f"{key}.id_column: {id_column!r} is a column the predictions files add "
+                            f"{list(PREDICTION_COLUMNS)}; rename the column in the file")
         reserved = [c for c in (target, id_column) if c is not None]
         if isinstance(features, list):
             clash = [c for c in features if c in reserved]
@@ -452,6 +462,20 @@ def table_settings(datasets: dict[str, Dataset]) -> list[str]:
                 f"{key}.split: test_size {split['test_size']} + validation_size {split['validation_size']} leave no "
                 "rows for training; together they must stay below 1"
             )
+    return problems
+
+
+def class_names(datasets: dict[str, Dataset]) -> list[str]:
+    """Configured class names are told apart by more than upper/lower case or surrounding spaces."""
+    problems = []
+    for name, dataset in datasets.items():
+        by_key: dict[str, list[str]] = {}
+        for label in dataset.spec.get("class_names") or []:
+            by_key.setdefault(label.strip().casefold(), []).append(label)
+        clashes = [v for v in by_key.values() if len(v) > 1]
+        if clashes:
+            problems.append(f"config key datasets.{name}.class_names: {clashes[0]} differ only in upper/lower case "
+                            "or spaces; every class needs a name of its own")
     return problems
 
 
@@ -532,7 +556,7 @@ def run_all(raw: dict, config: dict, datasets: dict[str, Dataset], experiments: 
     in the order of the checks above."""
     problems = top_level(config) + references(config, datasets) + dataset_keys(raw, datasets)
     problems += dataset_files(datasets)
-    problems += table_settings(datasets) + notebooks(datasets)
+    problems += table_settings(datasets) + class_names(datasets) + notebooks(datasets)
     problems += views(datasets, experiments) + validation_splits(datasets, experiments)
     for check in (modes, builders, task_fit, monitored, training_outputs, seeds, searches, base_models):
         problems += check(experiments)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dlwf.core.fileio import save_figure, write_csv, write_json
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import REBUILD, save_figure, write_csv, write_json
 from dlwf.data import tables, weather
 from dlwf.evaluate import metrics
 
@@ -46,6 +47,10 @@ def prediction_scatter(predictions_csv: str, label: str, title: str, train_out: 
     from dlwf.report import plots  # only the figure rules need matplotlib
 
     predictions = tables.read_csv_checked(predictions_csv, ["split", "true", "predicted", "baseline"])
+    tables.numeric_array(predictions, ["true", "predicted", "baseline"], predictions_csv)
+    missing = sorted({"train", "test"} - set(predictions["split"]))
+    if missing:
+        raise WorkflowInputError(f"{predictions_csv}: no rows of split(s) {missing}; {REBUILD}")
     for split_name, dest in (("train", train_out), ("test", test_out)):
         fig = plots.prediction_scatter(predictions, split_name, label)
         fig.suptitle(title)

@@ -259,6 +259,41 @@ def test_class_labels_differing_by_spaces_are_normalised_saying_so_and_by_case_r
         tables.read_table(path, "y", "classification")
 
 
+def test_categorical_values_differing_by_spaces_or_case_are_named_in_the_notes(tmp_path):
+    path = csv(tmp_path, "t.csv", "x,island,y\n1,Biscoe ,a\n2,Biscoe,b\n3,biscoe,a\n4,Dream,b\n")
+    table, info = tables.read_table(path, "y", "classification")
+    assert sorted(set(table["island"])) == ["Biscoe", "Dream", "biscoe"]
+    assert info["notes"] == [
+        "column 'island': value(s) ['Biscoe '] had surrounding spaces, removed",
+        "column 'island': values [['Biscoe', 'biscoe']] differ only in upper/lower case and count as different "
+        "categories; write each one way if they are the same"]
+
+
+def test_class_folders_or_class_names_differing_by_case_are_refused(tmp_path):
+    from PIL import Image
+
+    from dlwf.data import image_folder
+
+    for label in ("Cat", "cat", "dog"):
+        (tmp_path / "photos" / label).mkdir(parents=True)
+        for i in range(2):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "photos" / label / f"{i}.png")
+    with pytest.raises(WorkflowInputError, match=r"class folders \['Cat', 'cat'\] of .*photos differ only in "
+                                                 "upper/lower case or spaces"):
+        image_folder.read_folder(tmp_path / "photos", (8, 8))
+    names = ["cat", "Cat "] + [f"c{i}" for i in range(8)]
+    message = only(problems_of({"datasets": {"dollar_street": {"class_names": names}}}))
+    assert message.startswith("config key datasets.dollar_street.class_names: ['cat', 'Cat '] differ only in")
+
+
+def test_ids_the_workflow_writes_beside_are_refused():
+    assert only(problems_of({"datasets": {"penguins": {"id_column": "predicted"}}})).startswith(
+        "config key datasets.penguins.id_column: 'predicted' is a column the predictions files add")
+    predict = {"kind": "table", "files": [{"name": "x.csv", "url": "x.csv"}], "target": "y", "task": "regression"}
+    assert only(problems_of({"datasets": {"predict": predict}})).startswith(
+        "config key datasets.predict: 'predict' is reserved for workflow files (resources/predict/")
+
+
 @pytest.mark.parametrize(
     "dataset, expected",
     [
@@ -393,6 +428,13 @@ def test_duplicate_keys_anywhere_and_in_json_files_are_found(tmp_path):
     for example in sorted((REPO / "config").rglob("*.yaml")):
         if example.name != "schema.yaml":
             assert config_file_problems(example) == [], example
+
+
+def test_yaml_merge_keys_that_override_are_not_called_duplicates(tmp_path):
+    path = tmp_path / "anchors.yaml"
+    path.write_text("base: &b {epochs: 2, batch_size: 8}\nexperiments:\n  dense10:\n    training:\n      <<: *b\n"
+                    "      epochs: 3\n")
+    assert config_file_problems(path) == []
 
 
 @pytest.mark.parametrize(
@@ -563,6 +605,27 @@ def test_every_file_read_back_is_validated_and_names_the_fix(tmp_path, name, con
     assert "delete it and run snakemake again" in message
 
 
+@pytest.mark.parametrize("content", ["garbage\n", ",a,b\na,1,x\nb,0,2\n", ",a,b\na,1,0\n"])
+def test_a_broken_confusion_matrix_is_named(tmp_path, content):
+    from dlwf.steps import plots as plot_steps
+
+    path = csv(tmp_path, "confusion_matrix.csv", content)
+    with pytest.raises(WorkflowInputError, match=f"^{path}: not a confusion matrix .*delete it and run snakemake"):
+        plot_steps.confusion_matrix(str(path), str(tmp_path / "c.png"), "t")
+    assert not (tmp_path / "c.png").exists()
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("split,true,predicted,baseline\ntest,1,2,3\n", "no rows of split(s) ['train']; delete it"),
+    ("split,true,predicted,baseline\ntrain,1,x,3\ntest,1,2,3\n", "column 'predicted' has a non-numeric value 'x'"),
+])
+def test_broken_regression_predictions_are_named_before_plotting(tmp_path, content, expected):
+    path = csv(tmp_path, "predictions.csv", content)
+    with pytest.raises(WorkflowInputError) as info:
+        weather_steps.prediction_scatter(str(path), "y", "t", str(tmp_path / "a.png"), str(tmp_path / "b.png"))
+    assert str(info.value).startswith(f"{path}: {expected}")
+
+
 def prepared_dir(tmp_path: Path, n: int = 6) -> Path:
     directory = tmp_path / "prepared"
     directory.mkdir()
@@ -687,10 +750,18 @@ def test_scripts_name_a_full_disk_or_exhausted_memory_met_outside_the_package(tm
     def no_memory(_):
         raise MemoryError("Unable to allocate 1.12 TiB for an array")
 
+    class ResourceExhaustedError(Exception):  # what TensorFlow raises when a tensor does not fit (GPU or host)
+        pass
+
+    def no_device_memory(_):
+        raise ResourceExhaustedError("OOM when allocating tensor with shape[100000,100000]\nmore")
+
     for main, expected in ((disk_full, f"ERROR in rule train: {tmp_path}/results/tensorboard/events: no space left "
                                        "on the device while writing it"),
                            (no_memory, "ERROR in rule train: out of memory (Unable to allocate 1.12 TiB for an "
-                                       "array; ")):
+                                       "array; "),
+                           (no_device_memory, "ERROR in rule train: out of memory (OOM when allocating tensor with "
+                                              "shape[100000,100000]; ")):
         with pytest.raises(SystemExit) as exit_info:
             _rule.run(main, Job())
         console = capsys.readouterr().err
