@@ -63,14 +63,18 @@ def run(main, snakemake) -> None:
 
 
 def _resource_message(exc: BaseException, snakemake) -> str | None:
-    """The message for a full disk or exhausted memory met outside the package's own checks
-    (a library writing its own files, an allocation larger than the memory), else None."""
+    """The message for a full disk, a file this user may not write, or exhausted memory met outside the
+    package's own checks (a library writing its own files, an allocation larger than the memory), else None."""
     from dlwf.core import resources
 
     no_space = resources.is_no_space(exc)
     if no_space is not None:
         path = no_space.filename or (snakemake.output[0] if snakemake.output else ".")
         return str(resources.no_space_error(path))
+    if isinstance(exc, PermissionError):
+        where = exc.filename or (snakemake.output[0] if snakemake.output else ".")
+        return (f"{where}: permission denied ({exc.strerror or exc}); make it (and its directory) readable and "
+                "writable for the user running snakemake, or run the workflow in a directory of your own")
     # TensorFlow's out-of-memory (the GPU's, or the host's), named without importing TensorFlow here
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         available = resources.available_memory()

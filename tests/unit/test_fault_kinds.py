@@ -753,6 +753,9 @@ def test_scripts_name_a_full_disk_or_exhausted_memory_met_outside_the_package(tm
     class ResourceExhaustedError(Exception):  # what TensorFlow raises when a tensor does not fit (GPU or host)
         pass
 
+    def read_only(_):
+        raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path / "results/m.keras"))
+
     def no_device_memory(_):
         raise ResourceExhaustedError("OOM when allocating tensor with shape[100000,100000]\nmore")
 
@@ -761,7 +764,9 @@ def test_scripts_name_a_full_disk_or_exhausted_memory_met_outside_the_package(tm
                            (no_memory, "ERROR in rule train: out of memory (Unable to allocate 1.12 TiB for an "
                                        "array; "),
                            (no_device_memory, "ERROR in rule train: out of memory (OOM when allocating tensor with "
-                                              "shape[100000,100000]; ")):
+                                              "shape[100000,100000]; "),
+                           (read_only, f"ERROR in rule train: {tmp_path}/results/m.keras: permission denied "
+                                       "(Permission denied); make it (and its directory) readable and writable")):
         with pytest.raises(SystemExit) as exit_info:
             _rule.run(main, Job())
         console = capsys.readouterr().err
