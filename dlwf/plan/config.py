@@ -210,6 +210,25 @@ def _paths(node, prefix=()) -> dict[int, str]:
     return found
 
 
+def _json_duplicates(path: Path, text: str) -> list[str]:
+    """Messages for keys written twice in one object of a JSON file ([] when it is not JSON either)."""
+    import json
+
+    found: list[str] = []
+
+    def pairs(items):
+        names = [k for k, _ in items]
+        found.extend(sorted({k for k in names if names.count(k) > 1}))
+        return dict(items)
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except ValueError:
+        return []
+    return [f"config file {path}: key {key!r} is written twice in one object; JSON readers keep only the last one, "
+            "so the first would be ignored silently: merge the two into one" for key in found]
+
+
 def config_file_problems(path: str | Path) -> list[str]:
     """One message per key written twice in the YAML (or JSON) config file ``path``, naming the file, both
     lines and the key: YAML keeps only the last, so the first block would be dropped silently."""
@@ -223,8 +242,9 @@ def config_file_problems(path: str | Path) -> list[str]:
         node = loader.get_single_node()
         if node is not None:
             loader.construct_document(node)
-    except yaml.YAMLError as exc:
-        return [f"config file {path}: not valid YAML ({' '.join(str(exc).split())})"]
+    except yaml.YAMLError:
+        # Snakemake read the file (as JSON, or YAML with templates); look for duplicates the JSON way
+        return _json_duplicates(path, text)
     finally:
         loader.dispose()
     paths = _paths(node) if node is not None else {}

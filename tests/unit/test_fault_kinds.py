@@ -424,6 +424,11 @@ def test_duplicate_keys_anywhere_and_in_json_files_are_found(tmp_path):
     js = tmp_path / "b.json"
     js.write_text('{"train_threads": 1,\n "train_threads": 2}\n')
     assert "line 2: key 'train_threads' is written twice (first at line 1)" in only(config_file_problems(js))
+    tabs = tmp_path / "c.json"  # JSON that YAML cannot read (tab indentation), as Snakemake reads it
+    tabs.write_text('{\n\t"train_threads": 1,\n\t"train_threads": 2\n}\n')
+    assert only(config_file_problems(tabs)).startswith(f"config file {tabs}: key 'train_threads' is written twice")
+    tabs.write_text('{\n\t"train_threads": 1\n}\n')
+    assert config_file_problems(tabs) == []
     assert config_file_problems(REPO / "config" / "config.yaml") == []
     for example in sorted((REPO / "config").rglob("*.yaml")):
         if example.name != "schema.yaml":
