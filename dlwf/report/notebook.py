@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from dlwf.core.dates import DATE, parse_dates
+from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import atomic_path
 
 from .leaderboard import baseline_value, read_record
@@ -121,6 +123,17 @@ def curves_figure(histories: dict[str, str], metric: str):
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def days(frame: pd.DataFrame):
+    """The x axis of a daily table: its DATE column as dates in whichever common format it is written
+    (dlwf.core.dates), else the row numbers."""
+    if DATE not in frame:
+        return frame.index
+    try:
+        return parse_dates(frame[DATE], "view")
+    except WorkflowInputError:
+        return frame.index
 
 
 def external_resources(html: str) -> list[str]:

@@ -197,12 +197,19 @@ def test_class_labels_with_spaces_are_normalised_saying_so(tmp_path):
     assert f"note: {note}" in (workdir / "logs/penguins/prepare.log").read_text()
 
 
-def test_iso_dates_are_read_as_dates(tmp_path):
+def test_iso_dates_are_read_as_dates_through_training_and_the_report(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
-    code, console = run(workdir, overlay(workdir, "weather-iso-date"), "results/wx_iso/split/short/train.csv")
+    config = overlay(workdir, "weather-iso-date")
+    spec = yaml.safe_load(config.read_text())
+    spec["experiments"] = {"iso_dense": {"dataset": "wx_iso", "view": "short", "model": {
+        "builder": "dense", "args": {"hidden_units": [4]}}, "training": {"epochs": 2, "validation": "val"}}}
+    config.write_text(yaml.safe_dump(spec))
+    code, console = run(workdir, config, "reports/wx_iso.html", "results/wx_iso/iso_dense/metrics.json")
     assert code == 0, console[-3000:]
     view = (workdir / "results/wx_iso/views/short.csv").read_text().splitlines()
     assert view[1].startswith("2000-01-01,") and len(view) == 42  # header + rows 0..40
+    predictions = (workdir / "results/wx_iso/iso_dense/predictions.csv").read_text()
+    assert "2000-01-" in predictions  # the rows keep their dates
 
 
 @pytest.mark.parametrize("name, claim", [("overlay.yaml", "(100000000, 64, 64, 3) (uint8), 1.1 TiB"),

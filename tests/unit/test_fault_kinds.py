@@ -345,6 +345,15 @@ def test_dates_that_are_not_consecutive_days_name_the_first_gap(tmp_path, change
     assert str(info.value).startswith(f"{raw}: column 'DATE' {expected}")
 
 
+def test_reports_read_the_dates_in_any_accepted_format():
+    from dlwf.report.notebook import days
+
+    for values in (["2000-01-30", "2000-01-31", "2000-02-01"], [20000130, 20000131, 20000201]):
+        assert [str(d.date()) for d in days(pd.DataFrame({"DATE": values}))] == ["2000-01-30", "2000-01-31",
+                                                                                "2000-02-01"]
+    assert list(days(pd.DataFrame({"x": [1, 2]}))) == [0, 1]
+
+
 def test_a_value_that_is_no_date_is_named_with_the_accepted_formats(tmp_path):
     frame = weather_table().astype({"DATE": object})
     frame.loc[4, "DATE"] = "yesterday"
