@@ -175,7 +175,7 @@ class _DuplicateKeyLoader(yaml.SafeLoader):
 
     def __init__(self, stream):
         super().__init__(stream)
-        self.duplicates: list[tuple[str, int, int]] = []  # (dotted key, line, line of the first)
+        self.duplicates: list[tuple[str, tuple[int, int], int]] = []  # (key, (line, column), line of the first)
 
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
@@ -190,19 +190,19 @@ class _DuplicateKeyLoader(yaml.SafeLoader):
                 continue
             line = key_node.start_mark.line + 1
             if first is not None:
-                self.duplicates.append((str(key), line, first))
+                self.duplicates.append((str(key), (line, key_node.start_mark.column), first))
             else:
                 seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
 
-def _paths(node, prefix=()) -> dict[int, str]:
-    """{line of a key: its dotted path} for every key of a composed YAML mapping tree."""
-    found: dict[int, str] = {}
+def _paths(node, prefix=()) -> dict[tuple[int, int], str]:
+    """{(line, column) of a key: its dotted path} for every key of a composed YAML mapping tree."""
+    found: dict[tuple[int, int], str] = {}
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             path = (*prefix, str(getattr(key_node, "value", "?")))
-            found[key_node.start_mark.line + 1] = ".".join(path)
+            found[(key_node.start_mark.line + 1, key_node.start_mark.column)] = ".".join(path)
             found.update(_paths(value_node, path))
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
@@ -249,7 +249,7 @@ def config_file_problems(path: str | Path) -> list[str]:
         loader.dispose()
     paths = _paths(node) if node is not None else {}
     return [
-        f"config file {path}, line {line}: key {paths.get(line, key)!r} is written twice (first at line {first}); "
+        f"config file {path}, line {mark[0]}: key {paths.get(mark, key)!r} is written twice (first at line {first}); "
         "YAML keeps only the last one, so the first would be ignored silently: merge the two into one"
-        for key, line, first in loader.duplicates
+        for key, mark, first in loader.duplicates
     ]

@@ -426,7 +426,7 @@ def test_a_key_written_twice_in_a_config_file_is_refused_naming_file_line_and_ke
 
 def test_duplicate_keys_anywhere_and_in_json_files_are_found(tmp_path):
     flow = tmp_path / "a.yaml"
-    flow.write_text("datasets: {penguins: {enabled: false, enabled: true}}\n")
+    flow.write_text("datasets: {penguins: {enabled: false, enabled: true, notebook: table}}\n")
     assert config_file_problems(flow) == [
         f"config file {flow}, line 1: key 'datasets.penguins.enabled' is written twice (first at line 1); YAML keeps "
         "only the last one, so the first would be ignored silently: merge the two into one"]
