@@ -30,6 +30,8 @@ from dlwf.core.fileio import REBUILD, read_json_checked
 
 BASELINE_MEAN = "baseline: mean of the training targets"
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+# more numeric classes than this (and than half the rows) is a regression target declared as classes
+MAX_NUMERIC_CLASSES = 50
 
 
 def separator_of(path: str | Path, separator: str | None = None) -> str:
@@ -273,8 +275,20 @@ def read_table(
         class_names = sorted(set(labels))
         if len(class_names) < 2:
             raise WorkflowInputError(f"{path}: column {target!r} holds a single class {class_names}; nothing to learn")
+        numbers = pd.to_numeric(table[target], errors="coerce")
+        if numbers.notna().all() and len(class_names) > max(MAX_NUMERIC_CLASSES, len(table) // 2):
+            raise WorkflowInputError(
+                f"{path}: column {target!r} holds {len(class_names)} different numbers in {len(table)} rows, each "
+                "taken as a class (task: classification); for a number to predict set task: regression"
+            )
     else:
-        numeric_array(table, [target], path)
+        try:
+            numeric_array(table, [target], path)
+        except WorkflowInputError as exc:
+            if "non-numeric" not in str(exc):
+                raise
+            raise WorkflowInputError(f"{exc}; the target of a regression must be a number (for classes set task: "
+                                     "classification)") from exc
     for column in categorical:
         text = table[column].astype(str)
         table[column] = text.str.strip()

@@ -402,6 +402,22 @@ def test_loss_output_and_labels_that_cannot_fit_the_task_are_refused(name, block
     assert only(problems_of(experiment(name, **blocks))).startswith(expected)
 
 
+def test_a_target_of_the_other_task_is_named_with_the_task_to_set(tmp_path):
+    rows = "\n".join(f"{i},{i * 1.37:.2f}" for i in range(120))
+    path = csv(tmp_path, "t.csv", f"x,y\n{rows}\n")
+    with pytest.raises(WorkflowInputError, match=r"column 'y' holds 120 different numbers in 120 rows, each taken as a "
+                                                 r"class \(task: classification\); for a number to predict set task: "
+                                                 "regression"):
+        tables.read_table(path, "y", "classification")
+    tables.read_table(path, "y", "regression")
+    path = csv(tmp_path, "u.csv", "x,y\n1,Adelie\n2,Gentoo\n")
+    with pytest.raises(WorkflowInputError, match="non-numeric value 'Adelie' .* the target of a regression must be a "
+                                                 "number .for classes set task: classification."):
+        tables.read_table(path, "y", "regression")
+    small = csv(tmp_path, "v.csv", "x,y\n1,1\n2,2\n3,3\n4,1\n")  # a few numeric class codes stay classes
+    assert tables.read_table(small, "y", "classification")[1]["class_names"] == ["1", "2", "3"]
+
+
 def test_logits_with_from_logits_are_accepted():
     accepted = {"model": {"args": {"output_activation": "log_softmax"}}, "training": {"from_logits": True}}
     assert problems_of(experiment("dense10", **accepted)) == []
