@@ -279,7 +279,7 @@ def _choice_problems(builder: str, exp: Experiment, name: str, values: list, whe
     types = sorted({type(v).__name__ for v in values})
     if len(types) > 1:
         return [f"{where}.values: {values} mix {' and '.join(types)}; keras-tuner's Choice takes one type of value "
-                "(write 0.0 rather than 0 among decimal numbers)"]
+                "(all text, all numbers or all true/false)"]
     problems = []
     for value in values:
         args = {**exp.model["args"], name: value}
