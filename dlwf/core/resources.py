@@ -78,13 +78,13 @@ def available_memory() -> int | None:
                 break
     except (OSError, ValueError, IndexError):
         pass
-    try:  # cgroup v2 (containers, SLURM jobs)
+    try:  # cgroup v2 (containers, SLURM jobs): the limit less what cannot be reclaimed (not the page cache)
         limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
         if limit != "max":
-            used = int(Path("/sys/fs/cgroup/memory.current").read_text().strip())
-            left = max(int(limit) - used, 0)
+            stat = dict(line.split() for line in Path("/sys/fs/cgroup/memory.stat").read_text().splitlines())
+            left = max(int(limit) - int(stat["anon"]), 0)
             available = left if available is None else min(available, left)
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError):
         pass
     return available
 

@@ -724,6 +724,13 @@ def test_the_shared_huge_header_case_is_refused():
         images.load_npy(path)
 
 
+def test_available_memory_is_what_the_process_may_still_use():
+    available = resources.available_memory()
+    assert available is None or 0 < available < 2**50
+    assert resources.human(1536) == "1.5 KiB" and resources.human(12) == "12 bytes"
+    assert resources.human(1.1 * 2**40) == "1.1 TiB"
+
+
 def test_npy_larger_than_the_memory_is_refused_naming_both_amounts(tmp_path, monkeypatch):
     path = tmp_path / "a.npy"
     np.save(path, np.zeros((64, 64, 3), np.uint8))
