@@ -14,7 +14,8 @@ from dlwf.plan import code, layout
 from dlwf.plan.experiments import IMAGE_KINDS, TABLE_KINDS
 
 try:
-    PLAN = plan.load(config)
+    # the config files too: a key written twice in one of them is refused, not silently dropped
+    PLAN = plan.load(config, config_files=workflow.configfiles)
 except plan.PlanError as exc:
     raise WorkflowError(str(exc)) from None
 config.update(PLAN.config)  # the schema's defaults, for the scripts (snakemake.config)

@@ -11,9 +11,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dlwf.core.errors import DownloadError, MissingGPUError, TrainingError, WorkflowInputError  # noqa: E402
+from dlwf.core.errors import (  # noqa: E402
+    DownloadError,
+    MissingGPUError,
+    ResourceError,
+    TrainingError,
+    WorkflowInputError,
+)
 
-USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError, MissingGPUError)
+USER_ERRORS = (WorkflowInputError, DownloadError, TrainingError, MissingGPUError, ResourceError)
 
 
 def _redirect_to_log(path: str):
@@ -34,22 +40,65 @@ def figure_outputs(output) -> dict[str, str]:
     return {name: output.get(name) for name in FIGURES if output.get(name)}
 
 
+def _say(message: str, console) -> None:
+    """Print the error line on the console, then into the log (which may sit on a full disk)."""
+    print(message, file=console)
+    try:
+        print(message)
+    except OSError:
+        pass
+
+
 def run(main, snakemake) -> None:
     """Run ``main(snakemake)`` logging to the rule's log; exit 1 with a one-line message on errors."""
     console = _redirect_to_log(snakemake.log[0]) if snakemake.log else sys.stderr
     try:
         main(snakemake)
     except USER_ERRORS as exc:
-        message = f"ERROR in rule {snakemake.rule}: {exc}"
-        print(message)
-        print(message, file=console)
+        _say(f"ERROR in rule {snakemake.rule}: {exc}", console)
         sys.exit(1)
-    except Exception:
-        traceback.print_exc()
-        print(f"ERROR in rule {snakemake.rule}: unexpected failure, see {snakemake.log[0]}", file=console)
+    except Exception as exc:
+        try:
+            traceback.print_exc()
+        except OSError:  # the log's disk is full: the message below says so
+            pass
+        known = _resource_message(exc, snakemake)
+        if known:
+            _say(f"ERROR in rule {snakemake.rule}: {known}", console)
+            sys.exit(1)
+        log = snakemake.log[0] if snakemake.log else "the traceback above"
+        print(f"ERROR in rule {snakemake.rule}: unexpected failure, see {log}", file=console)
         sys.exit(1)
     finally:
-        sys.stdout.flush()
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
+
+
+def _resource_message(exc: BaseException, snakemake) -> str | None:
+    """The message for a full disk, a file this user may not write, or exhausted memory met outside the
+    package's own checks (a library writing its own files, an allocation larger than the memory), else None."""
+    from dlwf.core import resources
+
+    no_space = resources.is_no_space(exc)
+    if no_space is not None:
+        path = no_space.filename or (snakemake.output[0] if snakemake.output else ".")
+        return str(resources.no_space_error(path))
+    if isinstance(exc, PermissionError):
+        where = exc.filename or (snakemake.output[0] if snakemake.output else ".")
+        return (f"{where}: permission denied ({exc.strerror or exc}); make it (and its directory) readable and "
+                "writable for the user running snakemake, or run the workflow in a directory of your own")
+    # TensorFlow's out-of-memory (the GPU's, or the host's), named without importing TensorFlow here
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
+        available = resources.available_memory()
+        free = "unknown" if available is None else resources.human(available)
+        log = snakemake.log[0] if snakemake.log else "the log"
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return (f"out of memory ({first}; {free} of the machine's memory available now); "
+                f"use smaller inputs (e.g. subset, image_size, batch_size) or a machine with more memory. "
+                f"Details in {log}")
+    return None
 
 
 def run_with_tensorflow(main, snakemake) -> None:

@@ -15,3 +15,7 @@ class TrainingError(RuntimeError):
 
 class MissingGPUError(RuntimeError):
     """A job that requested a GPU sees none while the config says ``require_gpu: true``."""
+
+
+class ResourceError(RuntimeError):
+    """The machine lacks what a step needs (disk space, memory); the message names the path and the amounts."""

@@ -11,6 +11,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .errors import WorkflowInputError
+from .resources import is_no_space, no_space_error
+
+# what a message says about a file the workflow made that is not what it should be
+REBUILD = "delete it and run snakemake again so the rule that makes it runs anew"
+
 
 def _current_umask() -> int:
     """Return the process umask without changing it (Linux), else via a brief os.umask call."""
@@ -27,20 +33,29 @@ def _current_umask() -> int:
 
 @contextlib.contextmanager
 def atomic_path(dest: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
-    """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success."""
+    """Yield a temporary path next to ``dest``; move it onto ``dest`` only on success.
+
+    This is the workflow's one writer: a full disk (or quota) while writing ends in a
+    :class:`~dlwf.core.errors.ResourceError` naming ``dest`` and the free space, and nothing is kept.
+    """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     suffix = suffix if suffix is not None else "".join(dest.suffixes) or ".tmp"
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".part{suffix}", dir=dest.parent)
-    os.close(fd)
-    # mkstemp creates 0600 files; results are shared, so give them the usual umask-based mode
-    os.chmod(tmp, 0o666 & ~_current_umask())
-    tmp_path = Path(tmp)
+    tmp_path = None
     try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=f".part{suffix}", dir=dest.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        # mkstemp creates 0600 files; results are shared, so give them the usual umask-based mode
+        os.chmod(tmp, 0o666 & ~_current_umask())
         yield tmp_path
         os.replace(tmp_path, dest)
+    except Exception as exc:
+        if is_no_space(exc) is not None:
+            raise no_space_error(dest) from exc
+        raise
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 
@@ -53,6 +68,31 @@ def write_json(data: Any, dest: str | os.PathLike) -> None:
 def read_json(path: str | os.PathLike) -> Any:
     """Return the parsed JSON content of ``path``."""
     return json.loads(Path(path).read_text())
+
+
+def read_json_checked(path: str | os.PathLike, required: tuple[str, ...] | list[str] = (), what: str = "JSON file",
+                      fix: str = REBUILD) -> dict:
+    """Return the JSON object in ``path``, a file the workflow wrote and reads back.
+
+    A file that is missing, not JSON (truncated, replaced by garbage), not an object or lacks a
+    ``required`` key raises WorkflowInputError naming the file, what is wrong and ``fix``.
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise WorkflowInputError(f"{path}: file not found; run snakemake again to make it") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise WorkflowInputError(
+            f"{path}: not a valid {what} ({detail}); it is truncated or was replaced: {fix}"
+        ) from exc
+    if not isinstance(data, dict):
+        raise WorkflowInputError(f"{path}: not a valid {what} (a JSON {type(data).__name__}, not an object); {fix}")
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise WorkflowInputError(f"{path}: not a valid {what} (key(s) {missing} missing); {fix}")
+    return data
 
 
 def save_npy(array, dest: str | os.PathLike) -> None:

@@ -23,6 +23,7 @@ from sklearn.model_selection import train_test_split
 
 from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import folder_files, is_listed
+from dlwf.core.resources import check_memory
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_FOLDERS = ("train", "test")
@@ -139,6 +140,20 @@ def read_folder(
         )
     if len(names) < 2:
         raise WorkflowInputError(f"{where}: {source} has a single class folder {found}; nothing to learn")
+    by_key: dict[str, list[str]] = {}
+    for name in found:
+        by_key.setdefault(name.strip().casefold(), []).append(name)
+    clashes = [v for v in by_key.values() if len(v) > 1]
+    if clashes:
+        raise WorkflowInputError(
+            f"{where}: class folders {clashes[0]} of {source} differ only in upper/lower case or spaces; merge them "
+            "into one folder, or rename one"
+        )
+    n_files = sum(len(v) for part in layout.values() for v in part.values())
+    # every image is held twice while the arrays are stacked
+    check_memory(2 * n_files * int(image_size[0]) * int(image_size[1]) * 3,
+                 f"{where}: {n_files} images of {image_size[0]}x{image_size[1]} pixels",
+                 f"lower {where}.image_size, or use a machine with more memory")
 
     unreadable: list[str] = []
 

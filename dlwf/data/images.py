@@ -21,7 +21,8 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import read_json
+from dlwf.core.fileio import REBUILD, read_json_checked
+from dlwf.core.resources import check_memory, human
 
 PARTS = ("train", "test")
 FILES = {
@@ -35,8 +36,47 @@ NPY_MAGIC = b"\x93NUMPY"
 # ---------------------------------------------------------------------------- loading
 
 
-def _load_npy(path: Path) -> np.ndarray:
-    """Return the array in ``path``; refuse pickled (object) arrays and non-npy files."""
+RAW_FIX = "replace the file with a complete copy (a download or copy may have stopped early)"
+
+
+def _npy_header(handle, path: Path) -> tuple[tuple[int, ...], np.dtype] | None:
+    """(shape, dtype) the header of an open .npy file claims, the handle left at the data; None if unreadable."""
+    try:
+        version = np.lib.format.read_magic(handle)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(
+            version)
+        if reader is None:
+            return None
+        shape, _, dtype = reader(handle)
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError):
+        return None  # np.load below names what is wrong
+    return tuple(int(n) for n in shape), dtype
+
+
+def _check_claimed_size(path: Path, fix: str) -> None:
+    """Refuse an .npy file whose header claims more data than the file holds, or than the memory can take,
+    before numpy allocates it (a 1 TiB claim would end in MemoryError)."""
+    with open(path, "rb") as handle:
+        header = _npy_header(handle, path)
+        if header is None:
+            return
+        shape, dtype = header
+        if dtype.hasobject:
+            return  # refused by np.load as a pickled array
+        claimed = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        held = path.stat().st_size - handle.tell()
+    if claimed > held:
+        raise WorkflowInputError(
+            f"{path}: the .npy header claims an array of shape {shape} ({dtype}), {human(claimed)}, but the file "
+            f"holds only {human(held)} after its header; it is truncated or corrupt: {fix}"
+        )
+    check_memory(claimed, f"{path}: the array of shape {shape} ({dtype})",
+                 "use a machine with more memory, or fewer images (datasets.<id>.subset)")
+
+
+def load_npy(path: Path, fix: str = RAW_FIX) -> np.ndarray:
+    """Return the array in ``path``; refuse pickled (object) arrays, non-npy files and size claims the
+    file or the memory cannot back. ``fix`` says what to do about a broken file."""
     try:
         with open(path, "rb") as handle:
             magic = handle.read(6)
@@ -47,6 +87,7 @@ def _load_npy(path: Path) -> np.ndarray:
             f"{path}: not a valid .npy file (it starts with {magic!r}, not the .npy header); "
             "a failed download often leaves an HTML page"
         )
+    _check_claimed_size(path, fix)
     try:
         array = np.load(path, allow_pickle=False)
     except ValueError as exc:
@@ -55,9 +96,9 @@ def _load_npy(path: Path) -> np.ndarray:
                 f"{path}: holds a pickled object array, which this workflow refuses to load "
                 "(unpickling can run arbitrary code); save plain numeric arrays with np.save"
             ) from exc
-        raise WorkflowInputError(f"{path}: not a valid .npy file ({exc})") from exc
+        raise WorkflowInputError(f"{path}: not a valid .npy file ({exc}); {fix}") from exc
     except (OSError, EOFError) as exc:
-        raise WorkflowInputError(f"{path}: not a valid .npy file ({exc})") from exc
+        raise WorkflowInputError(f"{path}: not a valid .npy file ({exc}); {fix}") from exc
     if not isinstance(array, np.ndarray):  # np.load of an .npz gives an NpzFile
         raise WorkflowInputError(f"{path}: expected a single array saved with np.save, not an archive")
     return array
@@ -116,38 +157,57 @@ def check_pair(images: np.ndarray, labels: np.ndarray, images_where, labels_wher
     return images, labels
 
 
-def load_arrays(images_path: str | Path, labels_path: str | Path, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def load_arrays(images_path: str | Path, labels_path: str | Path, n_classes: int,
+                fix: str = RAW_FIX) -> tuple[np.ndarray, np.ndarray]:
     """Return (images uint8 (N, H, W, 3), labels int64 (N,)) from two .npy files, validated."""
     images_path, labels_path = Path(images_path), Path(labels_path)
-    return check_pair(_load_npy(images_path), _load_npy(labels_path), images_path, labels_path, n_classes)
+    return check_pair(load_npy(images_path, fix), load_npy(labels_path, fix), images_path, labels_path, n_classes)
+
+
+def _made_here(exc: WorkflowInputError) -> WorkflowInputError:
+    """``exc`` about a file the workflow made (results/), with the fix for such files."""
+    text = str(exc)
+    return exc if "delete it" in text else WorkflowInputError(f"{text}; the workflow made this file: {REBUILD}")
 
 
 def load_labels(labels_path: str | Path, n_classes: int) -> np.ndarray:
-    """Return the validated int64 (N,) labels of one .npy file (without loading the images)."""
+    """Return the validated int64 (N,) labels of one prepared .npy file (without loading the images)."""
     labels_path = Path(labels_path)
-    return check_labels(_load_npy(labels_path), n_classes, labels_path)
+    try:
+        return check_labels(load_npy(labels_path, REBUILD), n_classes, labels_path)
+    except WorkflowInputError as exc:
+        raise _made_here(exc) from exc
 
 
 def scale(images: np.ndarray) -> np.ndarray:
     """Return uint8 pixel values 0..255 as float32 in [0, 1] (the lesson's normalisation)."""
+    check_memory(int(np.size(images)) * 4, f"{len(images)} images of {tuple(np.shape(images)[1:])} as float32",
+                 "use fewer or smaller images (datasets.<id>.subset, image_size) or a machine with more memory")
     return np.asarray(images, dtype=np.float32) / np.float32(255.0)
 
 
 def read_classes(prepared: str | Path) -> dict:
-    """Return ``classes.json`` (class_names, n_classes, image_shape, counts) of a prepared dataset.
+    """Return ``classes.json`` (class_names, n_classes, image_shape, counts) of a prepared dataset, checked.
 
     ``prepared`` is the prepared directory or the classes.json file itself.
     """
     path = Path(prepared)
     if path.is_dir():
         path = path / CLASSES_FILE
-    try:
-        classes = read_json(path)
-    except FileNotFoundError as exc:
-        raise WorkflowInputError(f"{path}: file not found; run the prepare_images rule first") from exc
-    for key in ("class_names", "n_classes", "image_shape"):
-        if key not in classes:
-            raise WorkflowInputError(f"{path}: key {key!r} is missing")
+    if not path.is_file():
+        raise WorkflowInputError(f"{path}: file not found; run the prepare_images rule first")
+    classes = read_json_checked(path, ("class_names", "n_classes", "image_shape"), "classes.json")
+    names, shape = classes["class_names"], classes["image_shape"]
+    valid = (
+        isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) for n in names)
+        and classes["n_classes"] == len(names)
+        and isinstance(shape, list) and len(shape) == 3 and all(isinstance(n, int) and n > 0 for n in shape)
+    )
+    if not valid:
+        raise WorkflowInputError(
+            f"{path}: not a valid classes.json (class_names, n_classes and image_shape disagree or are not lists of "
+            f"names and sizes); {REBUILD}"
+        )
     return classes
 
 
@@ -156,7 +216,11 @@ def load_split(prepared_dir: str | Path, part: str, n_classes: int) -> tuple[np.
     if part not in FILES:
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     prepared_dir = Path(prepared_dir)
-    return load_arrays(prepared_dir / FILES[part]["images"], prepared_dir / FILES[part]["labels"], n_classes)
+    try:
+        return load_arrays(prepared_dir / FILES[part]["images"], prepared_dir / FILES[part]["labels"], n_classes,
+                           REBUILD)
+    except WorkflowInputError as exc:
+        raise _made_here(exc) from exc
 
 
 # ---------------------------------------------------------------------------- CIFAR-10 tarball

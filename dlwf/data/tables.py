@@ -24,12 +24,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import read_json
+from dlwf.core.fileio import REBUILD, read_json_checked
 
 BASELINE_MEAN = "baseline: mean of the training targets"
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+# more numeric classes than this (and than half the rows) is a regression target declared as classes
+MAX_NUMERIC_CLASSES = 50
 
 
 def separator_of(path: str | Path, separator: str | None = None) -> str:
@@ -47,34 +49,73 @@ def _header(path: Path, separator: str) -> list[str]:
         raise WorkflowInputError(f"{path}: not a text CSV file ({exc}); expected UTF-8 text") from exc
 
 
-def read_csv_checked(path: str | Path, required: list[str] | None = None, separator: str | None = None,
-                     dtype=None) -> pd.DataFrame:
-    """Return the CSV at ``path``; raise a clear error if it is empty, lacks ``required`` columns or
-    names a column twice (pandas would silently rename the second copy)."""
-    path = Path(path)
-    separator = separator_of(path, separator)
-    header = _header(path, separator) if path.is_file() else []
+def _header_problems(header: list[str], path: Path) -> None:
+    """Refuse a header whose names are ambiguous: a name twice, two names differing only in surrounding
+    spaces or upper/lower case, or a column without a name (pandas would invent 'Unnamed: N')."""
     duplicates = sorted({name for name in header if header.count(name) > 1})
     if duplicates:
         raise WorkflowInputError(
             f"{path}: column name(s) {duplicates} appear more than once in the header; every column needs its own "
             "name, or the workflow could read the wrong one"
         )
+    blank = [i + 1 for i, name in enumerate(header) if not name.strip()]
+    if blank:
+        raise WorkflowInputError(
+            f"{path}: column(s) {blank} of the header have no name (a separator at the end of each line, or a "
+            "saved row index?); name them, or remove those columns"
+        )
+    by_key: dict[str, list[str]] = {}
+    for name in header:
+        by_key.setdefault(name.strip().casefold(), []).append(name)
+    clashes = [names for names in by_key.values() if len(names) > 1]
+    if clashes:
+        raise WorkflowInputError(
+            f"{path}: column names {clashes[0]} differ only in surrounding spaces or upper/lower case; "
+            "the workflow could read the wrong one: rename or remove one of them"
+        )
+
+
+def _near_names(wanted: list[str], columns: list[str]) -> str:
+    """' (the file has 'species ' ...)' for wanted names that a column matches up to spaces and case."""
+    hints = []
+    for name in wanted:
+        near = [c for c in columns if c.strip().casefold() == name.strip().casefold()]
+        if near:
+            hints.append(f"{name!r} is written {near[0]!r} in the file")
+    return f" ({'; '.join(hints)}: spaces and upper/lower case count)" if hints else ""
+
+
+def read_csv_checked(path: str | Path, required: list[str] | None = None, separator: str | None = None,
+                     dtype=None) -> pd.DataFrame:
+    """Return the CSV at ``path``; raise a clear error if it is empty, lacks ``required`` columns, has
+    ambiguous column names (see :func:`_header_problems`) or rows with more fields than the header
+    (pandas would silently take the first column as the row index and shift every column)."""
+    path = Path(path)
+    separator = separator_of(path, separator)
+    header = _header(path, separator) if path.is_file() else []
+    if header:
+        _header_problems(header, path)
     try:
         frame = pd.read_csv(path, sep=separator, dtype=dtype, encoding="utf-8-sig")
     except FileNotFoundError as exc:
         raise WorkflowInputError(f"{path}: file not found") from exc
     except pd.errors.EmptyDataError as exc:
         raise WorkflowInputError(f"{path}: the file is empty; expected a CSV with a header row") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise WorkflowInputError(f"{path}: not a valid CSV file ({exc})") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise WorkflowInputError(f"{path}: not a valid CSV file ({str(exc).strip()[:200]})") from exc
+    if not frame.index.equals(pd.RangeIndex(len(frame))):
+        raise WorkflowInputError(
+            f"{path}: the data rows have more fields than the header ({len(header)} names), so every column would "
+            "be shifted; every row needs one value per named column (a separator at the end of each data line?)"
+        )
     if frame.empty:
         raise WorkflowInputError(f"{path}: the CSV has a header but no data rows")
     missing = [c for c in (required or []) if c not in frame.columns]
     if missing:
+        columns = [str(c) for c in frame.columns]
         raise WorkflowInputError(
-            f"{path}: missing column(s) {missing}; the file has {list(frame.columns)[:12]}"
-            + (" ..." if len(frame.columns) > 12 else "")
+            f"{path}: missing column(s) {missing}{_near_names(missing, columns)}; the file has {columns[:12]}"
+            + (" ..." if len(columns) > 12 else "")
         )
     return frame
 
@@ -97,13 +138,22 @@ def numeric_array(frame: pd.DataFrame, columns: list[str], path: str | Path) -> 
                 f"{path}: column {column!r} has a missing (NaN) value in data row {row + 1}; "
                 "missing values must be removed in the prepare step"
             )
-        infinite = ~np.isfinite(values.to_numpy(dtype=np.float64))
+        numbers = values.to_numpy(dtype=np.float64)
+        infinite = ~np.isfinite(numbers)
         if infinite.any():
             row = int(np.flatnonzero(infinite)[0])
             raise WorkflowInputError(
                 f"{path}: column {column!r} has an infinite value {str(frame[column].iloc[row])!r} "
                 f"in data row {row + 1}; "
                 "a network cannot learn from it: remove the row or fix the value"
+            )
+        huge = np.abs(numbers) > FLOAT32_MAX
+        if huge.any():
+            row = int(np.flatnonzero(huge)[0])
+            raise WorkflowInputError(
+                f"{path}: column {column!r} has the value {str(frame[column].iloc[row])!r} in data row {row + 1}, "
+                f"beyond the largest number a network computes with (float32, {FLOAT32_MAX:.3g}), so it would become "
+                "infinite: rescale the column (other units) or fix the value"
             )
     return frame[columns].to_numpy(dtype=np.float32)
 
@@ -132,6 +182,23 @@ def _normalised_labels(labels: pd.Series, path: Path, target: str) -> tuple[pd.S
             "write each class one way"
         )
     return stripped, notes
+
+
+def _category_notes(values: pd.Series, column: str) -> list[str]:
+    """Notes on a categorical column's values: surrounding spaces (removed) and values that differ only in
+    upper/lower case (kept apart: they may be different categories, or one written two ways)."""
+    notes = []
+    spaced = sorted(set(values[values != values.str.strip()]))
+    if spaced:
+        notes.append(f"column {column!r}: value(s) {spaced[:5]} had surrounding spaces, removed")
+    by_case: dict[str, set[str]] = {}
+    for value in set(values.str.strip()):
+        by_case.setdefault(value.casefold(), set()).add(value)
+    clashes = sorted(sorted(v) for v in by_case.values() if len(v) > 1)
+    if clashes:
+        notes.append(f"column {column!r}: values {clashes[:5]} differ only in upper/lower case and count as different "
+                     "categories; write each one way if they are the same")
+    return notes
 
 
 def feature_columns(columns: list[str], target: str, features, id_column: str | None, path: Path) -> list[str]:
@@ -208,10 +275,24 @@ def read_table(
         class_names = sorted(set(labels))
         if len(class_names) < 2:
             raise WorkflowInputError(f"{path}: column {target!r} holds a single class {class_names}; nothing to learn")
+        numbers = pd.to_numeric(table[target], errors="coerce")
+        if numbers.notna().all() and len(class_names) > max(MAX_NUMERIC_CLASSES, len(table) // 2):
+            raise WorkflowInputError(
+                f"{path}: column {target!r} holds {len(class_names)} different numbers in {len(table)} rows, each "
+                "taken as a class (task: classification); for a number to predict set task: regression"
+            )
     else:
-        numeric_array(table, [target], path)
+        try:
+            numeric_array(table, [target], path)
+        except WorkflowInputError as exc:
+            if "non-numeric" not in str(exc):
+                raise
+            raise WorkflowInputError(f"{exc}; the target of a regression must be a number (for classes set task: "
+                                     "classification)") from exc
     for column in categorical:
-        table[column] = table[column].astype(str).str.strip()
+        text = table[column].astype(str)
+        table[column] = text.str.strip()
+        notes += _category_notes(text, column)
     info = {
         "numeric": numeric,
         "categorical": list(categorical),
@@ -230,27 +311,33 @@ def one_hot(labels: pd.Series, class_names: list[str]) -> pd.DataFrame:
     return encoded.astype("float32")
 
 
-def _check_split(labels: pd.Series | None, n_rows: int, share: float, what: str, path) -> None:
-    size = int(np.ceil(share * n_rows))
-    if size < 1 or n_rows - size < 1:
+def _check_split(labels: pd.Series | None, n_rows: int, share: float, key: str, setting: str, path) -> None:
+    """Refuse a split the rows cannot support, as scikit-learn's (stratified) train_test_split would,
+    but naming the setting (``key``, described by ``setting``), the class and the counts."""
+    size = int(np.ceil(share * n_rows))  # scikit-learn's size of the held-out part
+    rest = n_rows - size
+    if size < 1 or rest < 1:
         raise WorkflowInputError(
-            f"{path}: {n_rows} rows cannot be split with {what} {share}: it leaves {size} row(s) for the held-out set "
-            f"and {n_rows - size} for training; use more rows or another {what}"
+            f"{path}: {n_rows} rows cannot be split with {setting}: it leaves {size} row(s) for the held-out set "
+            f"and {rest} for training; each needs at least one: use more rows or another {key}"
         )
     if labels is None:
         return
-    counts = labels.value_counts()
+    counts = labels.value_counts().sort_index()
     if (counts < 2).any():
         rare = {str(k): int(v) for k, v in counts[counts < 2].items()}
         raise WorkflowInputError(
             f"{path}: class(es) {rare} have a single row; a stratified split needs at least 2 rows per class "
             "(one for training, one held out): add rows or remove the class"
         )
-    if size < len(counts):
-        raise WorkflowInputError(
-            f"{path}: {what} {share} of {n_rows} rows holds {size} row(s), fewer than the {len(counts)} classes; "
-            f"a stratified split needs at least one row per class: raise {what}"
-        )
+    for part, n in (("held-out", size), ("training", rest)):
+        if n < len(counts):
+            raise WorkflowInputError(
+                f"{path}: {setting} of {n_rows} rows leaves {n} row(s) for the {part} set, fewer than the "
+                f"{len(counts)} classes {dict((str(k), int(v)) for k, v in counts.items())}; a stratified split needs "
+                f"at least one row of each class on each side: {'raise' if part == 'held-out' else 'lower'} {key}, "
+                "or add rows"
+            )
 
 
 def split_table(prepared: pd.DataFrame, target: str, task: str, test_size: float = 0.2, validation_size: float = 0.0,
@@ -262,19 +349,23 @@ def split_table(prepared: pd.DataFrame, target: str, task: str, test_size: float
     lesson's split. ``validation_size`` is a share of all rows, taken from what is left after
     the test set. Raises WorkflowInputError when a class or the table is too small to split.
     """
+    from sklearn.model_selection import train_test_split  # here: readers of split files need no scikit-learn
+
     class_names = sorted(set(prepared[target])) if task == "classification" else None
 
     def stratify(frame):
         return one_hot(frame[target], class_names) if class_names else None
 
     labels = prepared[target] if class_names else None
-    _check_split(labels, len(prepared), test_size, "split.test_size", where)
+    _check_split(labels, len(prepared), test_size, "split.test_size", f"split.test_size {test_size}", where)
     train, test = train_test_split(prepared, test_size=test_size, random_state=random_state, shuffle=True,
                                    stratify=stratify(prepared))
     validation = None
     if validation_size:
         share = validation_size / (1 - test_size)
-        _check_split(train[target] if class_names else None, len(train), share, "split.validation_size", where)
+        setting = f"split.validation_size {validation_size} ({share:.3g} of the rows left after the test set)"
+        _check_split(train[target] if class_names else None, len(train), share, "split.validation_size", setting,
+                     where)
         train, validation = train_test_split(train, test_size=share, random_state=random_state, shuffle=True,
                                              stratify=stratify(train))
     return train, validation, test
@@ -306,17 +397,25 @@ def columns_contract(info: dict, target: str, train: pd.DataFrame, task: str, id
 
 
 def load_columns(path: str | Path) -> dict:
-    """Return the column contract of a split from ``columns.json`` (see the module docstring)."""
-    try:
-        spec = read_json(path)
-    except ValueError as exc:
-        raise WorkflowInputError(f"{path}: not a valid JSON file ({exc}); delete it and run snakemake again") from exc
-    missing = [key for key in ("features", "target", "task") if key not in spec]
-    if missing:
-        raise WorkflowInputError(f"{path}: key(s) {missing} missing; delete it and run snakemake again")
+    """Return the column contract of a split from ``columns.json`` (see the module docstring), checked."""
+    spec = read_json_checked(path, ("features", "target", "task"), "columns.json of a split")
     spec.setdefault("numeric", spec["features"])
     spec.setdefault("categorical_inputs", {})
     spec.setdefault("vocabularies", {})
+    problems = []
+    if spec["task"] not in ("classification", "regression"):
+        problems.append(f"task {spec['task']!r}")
+    for key in ("features", "numeric"):
+        if not isinstance(spec[key], list) or not all(isinstance(c, str) for c in spec[key]):
+            problems.append(f"{key} is not a list of column names")
+    if not isinstance(spec["categorical_inputs"], dict) or not isinstance(spec["vocabularies"], dict):
+        problems.append("categorical_inputs/vocabularies are not objects")
+    if spec["task"] == "classification" and not (
+        isinstance(spec.get("class_names"), list) and len(spec["class_names"]) >= 2
+    ):
+        problems.append("no class_names")
+    if problems:
+        raise WorkflowInputError(f"{path}: not a valid columns.json of a split ({'; '.join(problems)}); {REBUILD}")
     return spec
 
 
@@ -365,7 +464,9 @@ def read_history(path: str | Path) -> pd.DataFrame:
     fix = "delete it and run snakemake again so the rule that makes it trains the model anew"
     try:
         frame = pd.read_csv(path)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except FileNotFoundError as exc:
+        raise WorkflowInputError(f"{path}: file not found; run snakemake again to make it") from exc
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise WorkflowInputError(f"{path}: not a training history ({type(exc).__name__}); {fix}") from exc
     missing = [c for c in ("epoch", "loss") if c not in frame.columns]
     if missing or frame.empty:

@@ -15,11 +15,11 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from dlwf.core.dates import DATE, ONE_DAY, parse_dates
 from dlwf.core.errors import WorkflowInputError
 
 from .tables import numeric_array, read_csv_checked
 
-DATE = "DATE"
 # Calendar columns of the dataset: kept out of the features, as in the lesson.
 NOT_FEATURES = (DATE, "MONTH")
 
@@ -34,20 +34,39 @@ def baseline_column(target: str) -> str:
     return f"{target}_today"
 
 
+def check_consecutive_days(dates: pd.Series, path) -> None:
+    """Refuse dates that are not consecutive days, naming the first gap, repeat or step back."""
+    steps = dates.diff().iloc[1:]
+    bad = np.flatnonzero((steps != ONE_DAY).to_numpy())
+    if not len(bad):
+        return
+    row = int(bad[0]) + 1  # 0-based index of the row after the step
+    before, after = dates.iloc[row - 1].date(), dates.iloc[row].date()
+    days = int((dates.iloc[row] - dates.iloc[row - 1]) / ONE_DAY)
+    if days > 1:
+        what = f"jumps from {before} (data row {row}) to {after} (data row {row + 1}): {days - 1} missing day(s)"
+    elif days == 0:
+        what = f"repeats {after} in data rows {row} and {row + 1}"
+    else:
+        what = f"goes back from {before} (data row {row}) to {after} (data row {row + 1})"
+    more = f" ({len(bad) - 1} more step(s) like it)" if len(bad) > 1 else ""
+    raise WorkflowInputError(
+        f"{path}: column {DATE!r} {what}{more}; the target is the next row's value, so the rows must be consecutive "
+        "days in order: fill in the missing days, or keep only a stretch without gaps"
+    )
+
+
 def read_weather(path: str, target: str) -> pd.DataFrame:
-    """Return the raw weather table, checked: DATE increasing, the target present, all values numeric."""
+    """Return the raw weather table, checked: DATE consecutive days (any common date format), the target
+    present, every other column numeric and finite."""
     data = read_csv_checked(path, [DATE, target])
+    if target in NOT_FEATURES:
+        raise WorkflowInputError(f"{path}: the target {target!r} is a calendar column; choose a measured column")
     for name in (next_day_column(target), baseline_column(target)):
         if name in data.columns:
             raise WorkflowInputError(f"{path}: column {name!r} clashes with a column the workflow adds; rename it")
-    numeric_array(data, list(data.columns), path)  # names the first bad column and row
-    dates = data[DATE].to_numpy()
-    if len(data) > 1 and not np.all(dates[1:] > dates[:-1]):
-        row = int(np.flatnonzero(dates[1:] <= dates[:-1])[0]) + 1
-        raise WorkflowInputError(
-            f"{path}: column {DATE!r} is not increasing at data row {row + 1} ({dates[row - 1]} then "
-            f"{dates[row]}); the rows must be consecutive days in order, because the target is the next row's value"
-        )
+    numeric_array(data, [c for c in data.columns if c not in NOT_FEATURES], path)  # names the first bad column, row
+    check_consecutive_days(parse_dates(data[DATE], path), path)
     return data.reset_index(drop=True)
 
 
@@ -98,14 +117,31 @@ def view_features(view: pd.DataFrame, target: str) -> list[str]:
     return [c for c in view.columns if c not in reserved]
 
 
+def split_sizes(n_rows: int, test_size: float, holdout_test_size: float, where: str = "split") -> dict[str, int]:
+    """Rows of train, validation and test of a view of ``n_rows`` rows (scikit-learn's rounding); raise
+    naming ``where`` when a part would be empty."""
+    held = int(np.ceil(test_size * n_rows))
+    test = int(np.ceil(holdout_test_size * held))
+    sizes = {"train": n_rows - held, "validation": held - test, "test": test}
+    if min(sizes.values()) < 1:
+        raise WorkflowInputError(
+            f"{where}: a view of {n_rows} rows split with test_size {test_size} and holdout_test_size "
+            f"{holdout_test_size} gives {sizes['train']} training, {sizes['validation']} validation and "
+            f"{sizes['test']} test row(s); each needs at least one: use a longer view (last_row) or other shares"
+        )
+    return sizes
+
+
 def split_view(
-    view: pd.DataFrame, test_size: float = 0.3, holdout_test_size: float = 0.5, random_state: int = 0
+    view: pd.DataFrame, test_size: float = 0.3, holdout_test_size: float = 0.5, random_state: int = 0,
+    where: str = "split",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return (train, validation, test): the lesson's two train_test_split calls on the view's rows.
 
     ``test_size`` of the rows are held out; ``holdout_test_size`` of those become the test set,
     the rest the validation set (767 / 164 / 165 rows for the lesson's 3-year view).
     """
+    split_sizes(len(view), test_size, holdout_test_size, where)
     train, holdout = train_test_split(view, test_size=test_size, random_state=random_state)
     validation, test = train_test_split(holdout, test_size=holdout_test_size, random_state=random_state)
     return train, validation, test

@@ -146,4 +146,16 @@ def build_model(
             args[name] = value
         elif name == "vocabularies" and value:
             raise WorkflowInputError(f"{where}.builder: {builder!r} cannot take categorical features; use 'dense'")
-    return func(input_shape, n_outputs, **args)
+    try:
+        return func(input_shape, n_outputs, **args)
+    except ValueError as exc:  # Keras: a layer that cannot take its input (e.g. images too small for the kernels)
+        detail = " ".join(str(exc).replace("\x1b[1m", "").replace("\x1b[0m", "").split())[:300]
+        raise WorkflowInputError(
+            f"{where}.args: builder {builder!r} cannot build a model for inputs of shape {tuple(input_shape)} with "
+            f"{args_text(args)}: {detail}; use fewer or smaller layers (conv_layers, kernel_size) or larger inputs"
+        ) from exc
+
+
+def args_text(args: dict) -> str:
+    """The builder arguments of a message, without the training data."""
+    return str({k: v for k, v in args.items() if k not in ("adapt_data", "vocabularies")})

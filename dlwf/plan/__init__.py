@@ -20,7 +20,7 @@ from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import folder_files
 
 from . import checks, layout, lesson
-from .config import validate
+from .config import config_file_problems, validate
 from .experiments import Dataset, Experiment, canonical, make_datasets, make_experiments
 from .rules import RuleInputs
 
@@ -286,13 +286,17 @@ class Plan(RuleInputs):
         return files
 
 
-def load(config: dict) -> Plan:
+def load(config: dict, config_files=()) -> Plan:
     """Return the plan of a config as Snakemake read it (``config.yaml`` plus overlays).
 
-    The config is validated against ``config/schema.yaml`` (defaults filled in, in a copy) and
-    checked by :mod:`dlwf.plan.checks`; every problem is reported at once in a PlanError.
+    ``config_files`` are the files it was read from: a key written twice in one of them is refused
+    (YAML would keep only the last). The config is validated against ``config/schema.yaml``
+    (defaults filled in, in a copy) and checked by :mod:`dlwf.plan.checks`; every problem is
+    reported at once in a PlanError.
     """
-    filled, problems = validate(config)
+    problems = [problem for path in config_files for problem in config_file_problems(path)]
+    filled, invalid = validate(config)
+    problems += invalid
     if problems:
         raise PlanError(problems)
     datasets = make_datasets(filled)

@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlwf.core.fileio import read_json
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import read_json_checked
 from dlwf.core.markup import escape
+
+RECORD_KEYS = ("experiment", "dataset", "primary_metric", "test_set", "epochs_run", "n_parameters", "provenance")
+RECORD_FIX = "delete it and run snakemake again so the evaluation that writes it runs anew"
 
 COLUMNS = [
     "comparison_group", "dataset", "experiment", "description", "model", "seed", "repeat_of",
@@ -25,13 +29,44 @@ COLUMNS = [
 ]
 
 
+def read_record(path: str | Path) -> dict:
+    """Return a metrics.json record (see dlwf/evaluate/record.py), checked: a truncated or replaced file
+    raises WorkflowInputError naming it and the fix."""
+    record = read_json_checked(path, RECORD_KEYS, "metrics.json record", RECORD_FIX)
+    primary, test_set = record["primary_metric"], record["test_set"]
+    valid = (
+        isinstance(primary, dict) and isinstance(primary.get("name"), str)
+        and isinstance(primary.get("value"), int | float) and not isinstance(primary.get("value"), bool)
+        and isinstance(test_set, dict) and isinstance(test_set.get("md5"), str)
+        and isinstance(record["experiment"], str) and isinstance(record["dataset"], str)
+        and isinstance(record["provenance"], dict) and isinstance(record["provenance"].get("dataset_md5", {}), dict)
+        and isinstance(record.get("baseline") or {}, dict)
+    )
+    if not valid:
+        raise WorkflowInputError(
+            f"{path}: not a valid metrics.json record (primary_metric, test_set, experiment or dataset is not what "
+            f"the evaluation writes); {RECORD_FIX}"
+        )
+    return record
+
+
+def _benchmark_seconds(path: Path) -> float:
+    try:
+        return float(pd.read_csv(path, sep="\t")["s"].iloc[-1])
+    except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise WorkflowInputError(
+            f"{path}: not a Snakemake benchmark file ({type(exc).__name__}); delete it and run snakemake again so "
+            "the job that writes it runs anew"
+        ) from exc
+
+
 def training_seconds(benchmark_dir: str | Path) -> float | None:
     """Return the wall seconds of the experiment's training jobs from Snakemake benchmark files."""
     # sweep points keep their jobs one level deeper (<experiment>/<point>/train.tsv)
     files = [p for p in Path(benchmark_dir).rglob("*.tsv") if p.name.startswith(("train", "tune"))]
     if not files:
         return None
-    return float(sum(pd.read_csv(p, sep="\t")["s"].iloc[-1] for p in files))
+    return float(sum(_benchmark_seconds(p) for p in files))
 
 
 def _training_seconds(record: dict, benchmark_dir: str | Path | None) -> float | None:
@@ -110,7 +145,7 @@ def build(
     ``experiments`` maps experiment ids to {'description', 'repeat_of', 'lesson'} from the plan.
     """
     benchmark_dirs = benchmark_dirs or [None] * len(metrics_files)
-    records = [read_json(m) for m in metrics_files]
+    records = [read_record(m) for m in metrics_files]
     experiments = experiments or {}
     rows = [
         row(record, b, experiments.get(record["experiment"]))

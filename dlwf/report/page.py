@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from dlwf.core.fileio import read_json
+from dlwf.core.dates import DATE, parse_dates
+from dlwf.core.errors import WorkflowInputError
+from dlwf.core.fileio import read_json_checked
 from dlwf.core.markup import escape
 
-from .leaderboard import baseline_value
+from .leaderboard import baseline_value, read_record
 
 TABLE_COLUMNS = ["experiment", "description", "metric", "value", "baseline", "beats_baseline", "lesson",
                  "epochs_run", "model_epoch", "n_parameters", "seed", "test_set", "test_set_md5"]
@@ -28,10 +30,21 @@ CSS_DPI = 96
 MAX_WIDTH = 1200
 
 
+def days(frame: pd.DataFrame):
+    """The x axis of a daily table: its DATE column as dates in whichever common format it is written
+    (dlwf.core.dates), else the row numbers."""
+    if DATE not in frame:
+        return frame.index
+    try:
+        return parse_dates(frame[DATE], "view")
+    except WorkflowInputError:
+        return frame.index
+
+
 def load_records(experiments: dict) -> dict[str, dict]:
     """Return {experiment: its metrics.json record} for the experiments whose files name one."""
     return {
-        name: read_json(spec["files"]["metrics.json"])
+        name: read_record(spec["files"]["metrics.json"])
         for name, spec in experiments.items()
         if "metrics.json" in spec.get("files", {})
     }
@@ -206,7 +219,8 @@ class Page:
         self.exploration = list(exploration or [])
         self.views = dict(views or {})
         self.data = dict(data or {})
-        self.sources = {name: read_json(path) for name, path in (sources or {}).items() if Path(path).is_file()}
+        self.sources = {name: read_json_checked(path, (), "download record")
+                        for name, path in (sources or {}).items() if Path(path).is_file()}
         self.experiments = dict(experiments or {})
         self.records = load_records(self.experiments)
         self.table = experiments_table(self.records, self.experiments)
@@ -216,6 +230,8 @@ class Page:
                      if not spec.get("repeat_of") and not spec.get("grid_of")}
 
     # ------------------------------------------------------------------ showing things
+
+    days = staticmethod(days)
 
     @staticmethod
     def show_html(markup: str) -> None:

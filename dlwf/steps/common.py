@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from dlwf.core import provenance, runtime
-from dlwf.core.fileio import md5sum, read_json, write_json
+from dlwf.core.fileio import md5sum, read_json_checked, write_json
 
 MAX_LISTED_FILES = 10
 
@@ -37,7 +37,10 @@ def environment() -> dict:
 
 def training_environment(path: str | Path | None) -> dict | None:
     """The training job's environment from its train_environment.json (None without one)."""
-    return read_json(path) if path else None
+    if not path:
+        return None
+    return read_json_checked(path, ("device",), "train_environment.json of the training job",
+                             "delete it and run snakemake again so the experiment trains anew")
 
 
 def write_environment(path: str | Path) -> dict:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dlwf.core.fileio import read_json, save_figure, write_csv
+from dlwf.core.fileio import save_figure, write_csv
 from dlwf.data.tables import read_history
+from dlwf.report.leaderboard import read_record
 
 
 def table(points: dict, metrics_files: list[str], history_files: list[str]) -> pd.DataFrame:
@@ -16,7 +17,7 @@ def table(points: dict, metrics_files: list[str], history_files: list[str]) -> p
     rows = []
     for (name, values), metrics_file, history_file in zip(points["points"], metrics_files, history_files,
                                                           strict=True):
-        record = read_json(metrics_file)
+        record = read_record(metrics_file)
         history = read_history(history_file)
         primary, baseline = record["primary_metric"], record.get("baseline") or {}
         settings = dict(zip(points["paths"], values, strict=True))

@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dlwf.core.fileio import read_json, save_figure, save_npy, write_csv, write_json
+from dlwf.core.fileio import save_figure, save_npy, write_csv, write_json
 from dlwf.data import images
 from dlwf.data.tables import read_history
 from dlwf.evaluate import metrics
 from dlwf.evaluate import record as records
+from dlwf.report.leaderboard import read_record
 
 from . import common
 
@@ -114,7 +115,7 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
     rows = []
     for value, metrics_file, history_file in zip(settings["sweep"]["values"], metrics_files, history_files,
                                                  strict=True):
-        record = read_json(metrics_file)
+        record = read_record(metrics_file)
         history = read_history(history_file)
         best = int(history["val_loss"].idxmin()) if "val_loss" in history else int(history["loss"].idxmin())
         rows.append({

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import save_figure
-from dlwf.data.tables import read_csv_checked, read_history
+from dlwf.core.fileio import REBUILD, save_figure
+from dlwf.data.tables import numeric_array, read_csv_checked, read_history
 from dlwf.report import plots
 
 
@@ -17,16 +17,29 @@ def training_curves(history_csv: str, figure_out: str, title: str) -> None:
 
 def confusion_matrix(confusion_csv: str, figure_out: str, title: str) -> None:
     """Heatmap of a confusion-matrix CSV (true labels as rows, predicted as columns) with class names."""
+    fix = "delete it and run snakemake again so the evaluation that writes it runs anew"
     try:
         confusion = pd.read_csv(confusion_csv, index_col=0)
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as exc:
-        raise WorkflowInputError(f"{confusion_csv}: not a confusion matrix ({exc}); delete it and rerun") from exc
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise WorkflowInputError(f"{confusion_csv}: not a confusion matrix ({exc}); {fix}") from exc
+    counts = confusion.apply(pd.to_numeric, errors="coerce")
+    square = confusion.shape[0] == confusion.shape[1] and list(confusion.index.astype(str)) == list(confusion.columns)
+    if confusion.empty or counts.isna().any().any() or not square or (counts < 0).any().any():
+        raise WorkflowInputError(
+            f"{confusion_csv}: not a confusion matrix (a square table of counts, true classes as rows and predicted "
+            f"as columns); {fix}"
+        )
+    confusion = counts.astype(int)
     save_figure(plots.confusion_heatmap(confusion, title), figure_out)
 
 
 def prediction_scatter(predictions_csv: str, label: str, title: str, train_out: str, test_out: str) -> None:
     """Predicted vs true values on the train and test sets, the baseline's beside the model's."""
     predictions = read_csv_checked(predictions_csv, ["split", "true", "predicted", "baseline"])
+    numeric_array(predictions, ["true", "predicted", "baseline"], predictions_csv)
+    missing = sorted({"train", "test"} - set(predictions["split"]))
+    if missing:
+        raise WorkflowInputError(f"{predictions_csv}: no rows of split(s) {missing}; {REBUILD}")
     for split, dest in (("train", train_out), ("test", test_out)):
         fig = plots.prediction_scatter(predictions, split, label)
         fig.suptitle(title)

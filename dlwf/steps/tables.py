@@ -4,7 +4,7 @@ episode 2) prepared, split and explored. Training and evaluation are in rules/ta
 from __future__ import annotations
 
 from dlwf.core.errors import WorkflowInputError
-from dlwf.core.fileio import read_json, save_figure, write_csv, write_json
+from dlwf.core.fileio import REBUILD, read_json_checked, save_figure, write_csv, write_json
 from dlwf.data import tables
 
 
@@ -25,6 +25,24 @@ def prepare(raw: str, target: str, task: str, features, categorical, missing: st
     return info
 
 
+PREPARED_KEYS = ("numeric", "categorical", "class_names", "target", "task", "id_column")
+
+
+def read_info(info_json: str) -> dict:
+    """Return prepared.json (what the prepare step kept), checked."""
+    info = read_json_checked(info_json, PREPARED_KEYS, "prepared.json")
+    valid = (
+        info["task"] in ("classification", "regression") and isinstance(info["target"], str)
+        and all(isinstance(info[k], list) and all(isinstance(c, str) for c in info[k])
+                for k in ("numeric", "categorical"))
+        and (info["task"] == "regression" or isinstance(info["class_names"], list))
+    )
+    if not valid:
+        raise WorkflowInputError(f"{info_json}: not a valid prepared.json (task, target, numeric, categorical or "
+                                 f"class_names is not what the prepare step writes); {REBUILD}")
+    return info
+
+
 def _read_prepared(prepared_csv: str, info: dict) -> object:
     dtype = {c: str for c in info["categorical"]}
     if info["task"] == "classification":
@@ -36,7 +54,7 @@ def _read_prepared(prepared_csv: str, info: dict) -> object:
 def split(prepared_csv: str, info_json: str, test_size: float, validation_size: float, random_state: int,
           train_out: str, test_out: str, columns_out: str, val_out: str | None = None, where: str = "split") -> None:
     """Train / (validation) / test split and the split's columns.json (see :mod:`dlwf.data.tables`)."""
-    info = read_json(info_json)
+    info = read_info(info_json)
     prepared = _read_prepared(prepared_csv, info)
     target, task = info["target"], info["task"]
     train, validation, test = tables.split_table(prepared, target, task, test_size, validation_size, random_state,
@@ -61,7 +79,7 @@ def pairplot(prepared_csv: str, info_json: str, figure_out: str, max_features: i
     """The exploration figure: the first numeric features against each other, coloured by class."""
     from dlwf.report import plots  # only the figure rules need matplotlib
 
-    info = read_json(info_json)
+    info = read_info(info_json)
     prepared = _read_prepared(prepared_csv, info)
     shown = info["numeric"][:max_features]
     hue = info["target"] if info["task"] == "classification" else None

@@ -12,7 +12,14 @@ import pandas as pd
 
 from dlwf.core.errors import WorkflowInputError
 from dlwf.core.fileio import write_csv, write_json
-from dlwf.data.tables import load_columns, load_xy, read_csv_checked, read_history, targets
+from dlwf.data.tables import (
+    load_columns,
+    load_xy,
+    numeric_array,
+    read_csv_checked,
+    read_history,
+    targets,
+)
 from dlwf.evaluate import metrics
 from dlwf.evaluate import record as records
 
@@ -67,6 +74,7 @@ def _regression_rows(outputs: np.ndarray, split: str, csv: str, columns: dict) -
     rows = pd.DataFrame({"split": [split] * len(frame)})
     if columns.get("id_column") in frame:
         rows[columns["id_column"]] = frame[columns["id_column"]].to_numpy()
+    numeric_array(frame, [columns["target"], columns["baseline"]], csv)  # a non-finite true value would be scored
     rows["true"] = frame[columns["target"]].to_numpy(dtype="float64")
     rows["predicted"] = outputs.reshape(len(frame)).astype("float64")
     rows["baseline"] = frame[columns["baseline"]].to_numpy(dtype="float64")

@@ -10,14 +10,15 @@ model on the raw validation images, checking that it agrees with the head on the
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from dlwf.core.base_model import base_id, describe_weights, weights_path
 from dlwf.core.errors import TrainingError, WorkflowInputError
-from dlwf.core.fileio import md5sum, read_json, save_npy, write_csv, write_json
-from dlwf.data.images import load_split, read_classes
+from dlwf.core.fileio import md5sum, read_json_checked, save_npy, write_csv, write_json
+from dlwf.data.images import load_npy, load_split, read_classes
 from dlwf.nn import transfer_base
 from dlwf.nn.model_io import load_model_checked, save_model
 
@@ -25,17 +26,21 @@ from . import common
 
 
 def load_features(path: str, n_expected: int | None = None) -> np.ndarray:
-    """Return a features file (float32 (N, D)); raise naming it when it is not one."""
-    try:
-        features = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise WorkflowInputError(f"{path}: not a features .npy file ({exc}); delete it to recompute") from exc
+    """Return a features file (float32 (N, D), finite); raise naming it when it is not one."""
+    fix = "delete it and run snakemake again to recompute the features"
+    features = load_npy(Path(path), fix)
     if features.ndim != 2 or features.dtype != np.float32 or (n_expected is not None and len(features) != n_expected):
         raise WorkflowInputError(
             f"{path}: expected float32 features of shape ({n_expected or 'N'}, D), got {features.dtype} "
-            f"{features.shape}; delete it to recompute"
+            f"{features.shape}; {fix}"
         )
+    if not np.all(np.isfinite(features)):
+        row = int(np.flatnonzero(~np.isfinite(features).all(axis=1))[0])
+        raise WorkflowInputError(f"{path}: image {row + 1} has non-finite (NaN or infinite) features; {fix}")
     return features
+
+
+BASE_JSON_KEYS = ("base_id", "config", "weights", "pretrained", "weights_md5", "feature_dim", "forward_pass_s")
 
 
 def features(config: dict, prepared_dir: str, extractor_out: str, features_out: dict[str, str], base_json_out: str,
@@ -114,7 +119,14 @@ def assemble(settings: dict, extractor_path: str, head_path: str, model_out: str
 
 def benchmark_seconds(path: str) -> float:
     """Return the wall-clock seconds recorded in a Snakemake benchmark file (its 's' column)."""
-    return float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+    try:
+        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+    except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise WorkflowInputError(
+            f"{path}: not a Snakemake benchmark file ({type(exc).__name__}); delete it and run snakemake again so "
+            "the job that writes it runs anew"
+        ) from exc
+    return seconds
 
 
 def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, history_csv: str, prepared_dir: str,
@@ -145,7 +157,8 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
             f"{model_path} on the raw validation images differs from the head on {test_features} by "
             f"{difference:.3g} (> {transfer_base.TOLERANCE}); the cached features do not come from this model's base"
         )
-    base = read_json(base_json)
+    base = read_json_checked(base_json, BASE_JSON_KEYS, "base.json of the feature pass",
+                             "delete it and run snakemake again to recompute the features")
     timing = {name: round(benchmark_seconds(path), 3) for name, path in benchmarks.items()}
     timing["feature_forward_pass_s"] = base["forward_pass_s"]
     timing["benchmark_files"] = {name: str(path) for name, path in benchmarks.items()}

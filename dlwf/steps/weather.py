@@ -21,11 +21,16 @@ def prepare_view(raw: str, target: str, last_row: int | None, feature_prefixes: 
 
 
 def split(view_csv: str, target: str, test_size: float, holdout_test_size: float, random_state: int,
-          train_out: str, val_out: str, test_out: str, columns_out: str) -> None:
-    """Train / validation / test split of one view, as in the lesson (two train_test_split calls)."""
-    view = tables.read_csv_checked(view_csv, [weather.next_day_column(target)])
+          train_out: str, val_out: str, test_out: str, columns_out: str, where: str = "split") -> None:
+    """Train / validation / test split of one view, as in the lesson (two train_test_split calls).
+
+    ``where`` is the dataset's split key, named in error messages.
+    """
+    view = tables.read_csv_checked(view_csv, [weather.DATE, weather.next_day_column(target),
+                                              weather.baseline_column(target)])
+    tables.numeric_array(view, [c for c in view.columns if c != weather.DATE], view_csv)  # a view edited by hand
     train, validation, test = weather.split_view(
-        view, test_size=test_size, holdout_test_size=holdout_test_size, random_state=random_state
+        view, test_size=test_size, holdout_test_size=holdout_test_size, random_state=random_state, where=where
     )
     baseline = metrics.rmse(test[weather.next_day_column(target)], test[weather.baseline_column(target)])
     print(f"train {len(train)} rows, validation {len(validation)} rows, test {len(test)} rows")

@@ -306,7 +306,8 @@ def test_split_file_without_a_target_column_is_named(tmp_path):
 def test_columns_json_without_a_key_is_named(tmp_path):
     split = write_split(tmp_path / "split", split_frame())
     split["columns"].write_text(json.dumps({"features": FEATURES, "task": "classification"}))
-    with pytest.raises(WorkflowInputError, match=rf"^{split['columns']}: key\(s\) \['target'\] missing"):
+    expected = rf"^{split['columns']}: not a valid columns.json of a split \(key\(s\) \['target'\] missing\); delete it"
+    with pytest.raises(WorkflowInputError, match=expected):
         train(split, tmp_path / "exp")
 
 

@@ -325,7 +325,10 @@ def test_sweep_aggregate_has_one_row_per_value_and_picks_the_lowest_val_loss(tmp
     evaluations, histories = [], []
     for value, val_loss in zip(spec["sweep"]["values"], [2.0, 1.5, 1.2, 1.1, 1.3, 1.9], strict=True):
         path = tmp_path / f"e{value}.json"  # the point's own metrics.json, as its evaluation writes it
-        path.write_text(json.dumps({"metrics": {"loss": val_loss, "accuracy": 1 / val_loss}, "epochs_run": 3,
+        path.write_text(json.dumps({"experiment": f"dropout_sweep/dropout-{value}", "dataset": "dollar_street",
+                                    "primary_metric": {"name": "accuracy", "value": 1 / val_loss},
+                                    "test_set": {"file": "test_images.npy", "md5": "f" * 32},
+                                    "metrics": {"loss": val_loss, "accuracy": 1 / val_loss}, "epochs_run": 3,
                                     "stopped_early": True, "n_parameters": 407_060,
                                     "provenance": {"environment": {"device": "CPU"}}}))
         evaluations.append(str(path))

@@ -137,7 +137,8 @@ def test_read_weather_rejects_unsorted_days_and_bad_values(tmp_path):
     data = synthetic(10)
     path = tmp_path / "w.csv"
     data.iloc[[0, 2, 1, 3, 4]].to_csv(path, index=False)
-    with pytest.raises(WorkflowInputError, match="DATE' is not increasing at data row 3"):
+    gap = r"DATE' jumps from \S+ \(data row 1\) to \S+ \(data row 2\): 1 missing"
+    with pytest.raises(WorkflowInputError, match=gap):
         weather.read_weather(path, TARGET)
     bad = data.astype({"BASEL_humidity": object})
     bad.loc[3, "BASEL_humidity"] = "cloudy"
