@@ -50,10 +50,11 @@ def from_plan(method):
     return lambda wildcards: getattr(PLAN, method)(**dict(wildcards.items()))
 
 
-def code_inputs(script):
-    """The package files scripts/<script>.py runs, derived from its imports: editing one reruns
-    exactly the rules that run it. Relative paths: a moved checkout plans nothing."""
-    return code.code_inputs(script)
+def code_version(script):
+    """A digest of the code scripts/<script>.py runs (its package modules and helpers, without
+    docstrings; dlwf/plan/code.py), as a param: changing that code reruns exactly the rules that
+    run it, editing a comment or a docstring reruns nothing."""
+    return code.code_version(script)
 
 
 def workflow_file(path):

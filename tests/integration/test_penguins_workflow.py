@@ -107,8 +107,12 @@ def test_changing_epochs_reruns_only_that_experiment(penguins_run):
 def test_editing_package_code_reruns_dependent_rules_only(penguins_run):
     workdir, overlay = penguins_run
     plots = workdir / "dlwf" / "report" / "plots.py"
-    plots.write_text(plots.read_text() + "\n# edited\n")
+    original = plots.read_text()
+    plots.write_text(original.replace('"""', '"""Reworded. ', 1) + "\n# a comment\n")
+    assert planned_jobs(workdir, "--configfile", str(overlay)) == {}  # no code changed
+    plots.write_text(original + "\n\ndef edited():\n    return 1\n")
     jobs = planned_jobs(workdir, "--configfile", str(overlay))
+    plots.write_text(original)
     # the evaluation draws the figures, so it reruns (no TensorFlow); the report and leaderboard show them;
     # nothing that trains reruns
     assert set(jobs) == {"plot_table_pairplot", "evaluate_classifier", "report_dataset", "leaderboard", "all"}

@@ -1,8 +1,8 @@
 """Per-rule conda envs, checked statically (conda channels are unreachable on the build machines).
 
 For every rule: the env it names exists; every third-party module its script and the package code
-the script reaches import is provided by that env; the `code=code_inputs(...)` input names exactly
-the `dlwf` files the script reaches, relative to the working directory. For every env: its pins
+the script reaches import is provided by that env; the `code=code_version(...)` param is the digest
+of exactly the code the rule's own script runs. For every env: its pins
 equal requirements.txt's. For requirements.txt: every line pinned, and on every supported platform
 and Python exactly one TensorFlow distribution applies, one that PyPI has a wheel of there;
 requirements-gpu.txt differs from it only in its TensorFlow line.
@@ -21,7 +21,7 @@ import yaml
 from packaging.markers import default_environment
 from packaging.requirements import Requirement
 
-from dlwf.plan.code import script_reach
+from dlwf.plan.code import code_version, script_reach
 from tests.rule_analysis import load_rules
 from tests.workflow import REPO
 
@@ -174,21 +174,16 @@ def test_scripts_imports_are_provided_by_the_rule_env(script_rules):
     assert not problems, "\n".join(problems)
 
 
-def test_code_inputs_are_exactly_the_package_files_the_script_reaches(script_rules):
+def test_every_rule_tracks_the_code_its_own_script_runs(script_rules):
     problems = []
     for name, info in script_rules.items():
-        reached = {str(p) for p in script_reach(info.script).files()}
         if name in ("download", "fetch_prediction_input"):  # a verified file is its checksum, not the fetching code
-            assert info.code_inputs is None, f"{name}: no code input (see rules/download.smk)"
+            assert info.code_version is None, f"{name}: no code version (see rules/download.smk)"
             continue
-        if info.code_inputs is None:
-            problems.append(f"rule {name}: no `code=code_inputs(...)` input, script reaches {sorted(reached)}")
-            continue
-        if any(Path(p).is_absolute() for p in info.code_inputs_raw):
-            problems.append(f"rule {name}: code inputs must be relative (a moved checkout reruns them)")
-        declared = set(info.code_inputs)
-        if reached != declared:
-            problems.append(f"rule {name}: code inputs {sorted(declared ^ reached)} differ from what its script runs")
+        if info.code_version is None:
+            problems.append(f"rule {name}: no `code=code_version(...)` param")
+        elif info.code_version != code_version(info.script.stem):
+            problems.append(f"rule {name}: its code param is not code_version({info.script.stem!r}), its script's")
     assert not problems, "\n".join(problems)
 
 

@@ -35,6 +35,15 @@ def problems_of(config) -> list[str]:
 # ------------------------------------------------------------------ the default plan
 
 
+def built(p) -> set[str]:
+    """What `snakemake` builds by default: its targets and every file a report or the leaderboard reads."""
+    files = set(p.targets()) | set(p.metrics_files())
+    for dataset, spec in p.datasets.items():
+        if spec.enabled and dataset not in p.unavailable_datasets():
+            files |= set(p.report_inputs(dataset))
+    return files
+
+
 def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     p = load(config)
     points = {f"dropout_sweep/dropout_{v}" for v in config["experiments"]["dropout_sweep"]["sweep"]["values"]}
@@ -48,15 +57,21 @@ def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     assert p.experiments["transfer"].mode == "transfer" and p.experiments["basel_9y"].view == "basel_9y"
     targets = p.targets()
     assert len(targets) == len(set(targets))
-    assert "results/penguins/dense10/metrics.json" in targets and "reports/penguins.html" in targets
-    assert "results/weather/dense_100_50/tensorboard" in targets
-    assert "results/dollar_street/dropout_sweep/sweep_val_loss.png" in targets
-    assert targets[-2:] == layout.LEADERBOARD
+    assert "reports/penguins.html" in targets and targets[-2:] == layout.LEADERBOARD
+    assert "results/weather/dense_100_50/tensorboard" in targets  # no report reads it
+    # every final file is a target or read by a report or the leaderboard (those are built for them)
+    built = set(targets) | set(p.metrics_files())
+    for dataset in ("penguins", "weather", "dollar_street"):
+        built |= set(p.report_inputs(dataset))
+        assert set(p.dataset_outputs(dataset)) <= built, dataset
+    assert "results/penguins/dense10/metrics.json" in built and "results/penguins/dense10/metrics.json" not in targets
+    assert "results/dollar_street/dropout_sweep/sweep_val_loss.png" in built
     # cifar10 is disabled: none of its files is a default target
-    assert not [t for t in targets if "/cifar10/" in t]
+    assert not [t for t in built if "/cifar10/" in t]
     # the leaderboard's rows: every trained run; a sweep's points, not its summary (its best point)
-    assert p.metrics_files() == [t for t in targets if t.endswith("/metrics.json")
-                                 and t != "results/dollar_street/dropout_sweep/metrics.json"]
+    outputs = [f for d in p.datasets if p.datasets[d].enabled for f in p.dataset_outputs(d)]
+    assert p.metrics_files() == [f for f in outputs if f.endswith("/metrics.json")
+                                 and f != "results/dollar_street/dropout_sweep/metrics.json"]
     assert "results/dollar_street/dropout_sweep/dropout_0.2/metrics.json" in p.metrics_files()
 
 
@@ -102,7 +117,7 @@ def test_repeats_are_experiments_with_the_next_seeds_and_the_same_settings_other
     assert load(default_config()).experiments["dense10"].settings() == original  # raising repeats retrains nothing
     repeat = p.experiments["dense10_seed3"]
     assert repeat.repeat_of == "dense10" and repeat.settings() == {**original, "seed": 3}
-    assert "results/penguins/dense10/repeats.json" in p.targets()
+    assert "results/penguins/dense10/repeats.json" in built(p)
 
 
 def test_a_sweep_points_settings_do_not_depend_on_the_other_values(config):
@@ -203,12 +218,34 @@ def test_nested_settings_given_as_strings_say_how_to_pass_them(config):
 # ------------------------------------------------------------------ code inputs and the package's layers
 
 
-def test_code_inputs_are_relative_package_files():
-    inputs = code.code_inputs("train_tabular", workdir=REPO)
-    assert inputs == sorted(inputs) and all(not Path(p).is_absolute() for p in inputs)
-    assert "dlwf/steps/tabular.py" in inputs and "dlwf/nn/training.py" in inputs and "dlwf/__init__.py" in inputs
-    assert not [p for p in inputs if p.startswith(("dlwf/plan", "dlwf/report"))]
-    assert code.code_inputs("train_tabular", workdir=REPO.parent) == [f"{REPO.name}/{p}" for p in inputs]
+def test_a_scripts_code_is_its_helpers_and_the_package_modules_it_reaches():
+    files = [p.relative_to(REPO).as_posix() for p in code.code_files("train_tabular")]
+    assert files == sorted(files)
+    assert {"scripts/train_tabular.py", "scripts/_rule.py", "dlwf/steps/tabular.py", "dlwf/nn/training.py",
+            "dlwf/__init__.py"} <= set(files)
+    assert not [p for p in files if p.startswith(("dlwf/plan", "dlwf/report"))]
+
+
+def test_the_code_version_follows_code_not_comments_docstrings_or_the_checkout(tmp_path):
+    from tests.workflow import copy_workflow
+
+    def version(root):
+        code.code_version.cache_clear()
+        code._syntax.cache_clear()
+        return code.code_version("train_tabular", root)
+
+    first, second = copy_workflow(tmp_path / "a"), copy_workflow(tmp_path / "b")
+    original = version(first)
+    assert version(second) == original  # a copied or moved checkout reruns nothing
+    training = first / "dlwf" / "nn" / "training.py"
+    text = training.read_text()
+    training.write_text(text.replace('"""', '"""Edited: ', 1) + "\n# a comment\n\n")
+    assert version(first) == original  # the module docstring, a comment, blank lines
+    training.write_text(text.replace("def ", "def _unused_helper():\n    return 1\n\n\ndef ", 1))
+    assert version(first) != original  # code
+    (first / "dlwf" / "report" / "page.py").write_text("x = 1\n")
+    training.write_text(text)
+    assert version(first) == original  # a module the script does not run
 
 
 # what each layer of the package may import (DESIGN: core <- data <- nn <- evaluate <- steps; plan, report beside)
@@ -337,7 +374,7 @@ def test_the_issues_config_contract_plans_the_experiments_predictions_and_model_
     targets = p.targets()
     assert "results/wine/wine_dense/predictions/wine_new.csv" in targets
     assert "results/photos/photos_cnn/predictions/photos_new.csv" in targets
-    assert "results/wine/wine_dense/model_card.md" in targets and "results/wine/prepared.json" in targets
+    assert "results/wine/wine_dense/model_card.md" in targets and "results/wine/prepared.json" in built(p)
     assert p.raw_files("photos") == [str(tmp_path / "photos" / "cat" / "1.png")]  # hidden files are not data
     assert p.prediction_inputs(entry="wine_new") == {"new": ["resources/predict/wine_new/wine_new.csv"]}
     assert p.report_notebook(dataset="photos").endswith("notebooks/images.ipynb")
