@@ -3,8 +3,9 @@
 .ci/slurm/setup.sh starts munged, slurmctld and slurmd (Debian's packages, installed with apt-get
 when missing; root only) with one fake GPU; the SLURM executor plugin lives in its own venv
 (.venv-slurm, requirements-slurm.txt), never in the one the other tests use. One tabular and one
-image experiment run through sbatch with the user profile profiles/slurm; the same targets run
-locally; the test compares what SLURM recorded and what both runs produced.
+image experiment and a small grid run through sbatch with the user profile profiles/slurm; the
+same targets run locally; the test compares what SLURM recorded and what both runs produced, and
+that the profile's groups put the small jobs into as few sbatch jobs as Snakemake planned.
 
 Set SLURM_CI_KEEP=1 to leave the cluster running afterwards (faster reruns while developing).
 """
@@ -25,7 +26,7 @@ import pytest
 import yaml
 
 from tests.rule_analysis import load_rules
-from tests.workflow import REPO, copy_workflow, job_stats, write_config
+from tests.workflow import REPO, copy_workflow, job_stats, planned_submissions, profile_groups, write_config
 
 pytestmark = [pytest.mark.slurm, pytest.mark.integration]
 
@@ -38,7 +39,8 @@ IMAGES = "cifar10_subset"  # a test dataset in the Dollar Street layout (../shar
 IMAGE_FILES = ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]
 CIFAR10_CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 EXPERIMENTS = {"penguins": "dense10", IMAGES: "slurm_cnn"}
-TARGETS = [f"results/{dataset}/{experiment}/metrics.json" for dataset, experiment in EXPERIMENTS.items()]
+GRID = "results/penguins/slurm_grid/grid.csv"  # 4 small nets: 4 runs of the group `runs`
+TARGETS = [f"results/{dataset}/{experiment}/metrics.json" for dataset, experiment in EXPERIMENTS.items()] + [GRID]
 
 
 def timed(cmd: list[str], cwd: Path, limit: int) -> subprocess.CompletedProcess:
@@ -110,6 +112,12 @@ def overlay_config(shared_data: Path) -> dict:
         "experiments": {
             **{e: {"enabled": e == "dense10"} for e in default["experiments"]},
             "dense10": {"training": {"epochs": 10}},
+            "slurm_grid": {
+                "dataset": "penguins",
+                "model": {"builder": "dense", "args": {"hidden_units": [10]}},
+                "training": {"epochs": 5},
+                "grid": {"seed": [1, 2, 3, 4]},
+            },
             "slurm_cnn": {
                 "dataset": IMAGES,
                 "seed": 2,
@@ -139,9 +147,11 @@ def slurm_jobs(workdir: Path) -> list[dict]:
         show = subprocess.run(["scontrol", "show", "job", "--oneliner", job_id], capture_output=True, text=True)
         tres = re.search(r"\bTresPerJob=(\S*)", show.stdout)
         rule = re.match(r"rule_(.+?)(?:_wildcards_.*)?$", comment)
+        stdout = re.search(r"\bStdOut=(\S+)", show.stdout)
         jobs.append(
             {
                 "id": job_id,
+                "group": bool(stdout and "/slurm_logs/group_" in stdout.group(1)),  # the plugin's log directory
                 "rule": rule.group(1) if rule else comment,
                 "state": state,
                 "tres_per_job": tres.group(1) if tres else "",
@@ -167,10 +177,12 @@ def runs(cluster, slurm_python, shared_data, tmp_path_factory):
 
     slurm_dir = copy_workflow(base / "slurm")
     overlay = write_config(slurm_dir, "slurm-test.yaml", config)
+    # what the profile's groups should submit, planned before anything is built (2 cores: the cluster's node)
+    planned_sbatch = planned_submissions(slurm_dir, overlay, TARGETS, cores=2)
     run = [slurm_python, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", overlay]
     # no slurmdbd on this cluster, so no sacct: poll with squeue (MinJobAge=300 >= 3 x 2 s)
     polling = ["--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2"]
-    extra = ["--slurm-no-account", "--slurm-keep-successful-logs", "--jobs", "2"]
+    extra = ["--slurm-no-account", "--slurm-keep-successful-logs", "--jobs", "2", "--cores", "2"]
     slurm = timed([*run, *polling, *extra], slurm_dir, 1200)
     seconds["slurm run"] = round(time.monotonic() - start)
     local_status = local.wait()
@@ -186,6 +198,7 @@ def runs(cluster, slurm_python, shared_data, tmp_path_factory):
         "local_dir": local_dir,
         "slurm_output": slurm.stdout + slurm.stderr,
         "planned": job_stats(local_output),
+        "planned_sbatch": planned_sbatch,
         "jobs": slurm_jobs(slurm_dir),
         "rules": load_rules(base / "rules"),
         "seconds": seconds,
@@ -194,18 +207,27 @@ def runs(cluster, slurm_python, shared_data, tmp_path_factory):
     }
 
 
-def test_every_non_local_job_went_through_sbatch(runs):
-    rules = runs["rules"]
+def test_every_non_local_job_went_through_sbatch_and_small_ones_together(runs):
+    rules, planned = runs["rules"], runs["planned_sbatch"]
     expected = {rule: n for rule, n in runs["planned"].items() if not rules[rule].local}
+    assert {**planned["ungrouped rules"], **planned["grouped rules"]} == expected  # the same jobs
     submitted: dict[str, int] = {}
     for job in runs["jobs"]:
-        submitted[job["rule"]] = submitted.get(job["rule"], 0) + 1
+        name = "(group)" if job["group"] else job["rule"]
+        submitted[name] = submitted.get(name, 0) + 1
         assert job["state"] == "COMPLETED", job
-        # the plugin's per-job SLURM log: .snakemake/slurm_logs/rule_<rule>/<wildcards>/<jobid>.log
-        logs = list((runs["slurm_dir"] / ".snakemake" / "slurm_logs" / f"rule_{job['rule']}").rglob(f"{job['id']}.log"))
+        # the plugin's per-job SLURM log: .snakemake/slurm_logs/{rule,group}_<name>/<wildcards>/<jobid>.log
+        logs = list((runs["slurm_dir"] / ".snakemake" / "slurm_logs").rglob(f"{job['id']}.log"))
         assert logs, f"no SLURM log for job {job['id']} ({job['rule']})"
-    assert submitted == expected
-    assert {"train_tabular", "train_image_classifier"} <= set(submitted)
+    # every small job (each run's training and evaluation) went in the group jobs Snakemake planned:
+    # 5 tabular runs (dense10 and 4 grid points) and the CNN's evaluation, in one job of up to 10
+    groups, components, _ = profile_groups()
+    assert {rule for rule in planned["grouped rules"]} <= set(groups)
+    assert planned["grouped rules"]["train_tabular"] == 5 and planned["group jobs"] == 1
+    assert submitted.pop("(group)") == planned["group jobs"]
+    assert submitted == planned["ungrouped rules"]
+    assert len(runs["jobs"]) == planned["submissions"] < sum(expected.values())
+    assert {"train_image_classifier", "aggregate_grid"} <= set(submitted)
     # downloads are localrules: they ran on the submitting host, not through sbatch
     assert runs["planned"]["download"] == 1 + len(IMAGE_FILES) and "download" not in submitted
 
@@ -216,14 +238,20 @@ def test_gpu_rules_asked_for_a_gpu_and_the_others_did_not(runs):
     assert gpu_jobs, "no GPU rule ran: the test config must include an image-training experiment"
     for job in runs["jobs"]:
         asked = re.search(r"gpu[:=]1\b", job["tres_per_job"]) is not None
-        assert asked == (job["rule"] in gpu_rules), (job["rule"], job["tres_per_job"])
-    # threads became CPUs of the allocation: 2 for TensorFlow jobs (train_threads), 1 for the rest
+        assert asked == (not job["group"] and job["rule"] in gpu_rules), (job["rule"], job["tres_per_job"])
+    # threads became CPUs of the allocation (train_threads for TensorFlow jobs, 1 for the rest); a group
+    # job asks for as many as it runs at once, at most --cores (2 here)
     for job in runs["jobs"]:
         cpus = int(re.search(r"\bNumCPUs=(\d+)", job["scontrol"]).group(1))
-        assert cpus == runs["rules"][job["rule"]].threads, (job["rule"], cpus)
+        if job["group"]:
+            assert cpus == 2, (job["rule"], cpus)
+        else:
+            assert cpus == runs["rules"][job["rule"]].threads, (job["rule"], cpus)
 
 
 def test_results_equal_a_local_run(runs):
+    # the grid's points trained in one group job give the same table as four local jobs
+    assert (runs["slurm_dir"] / GRID).read_bytes() == (runs["local_dir"] / GRID).read_bytes()
     for dataset, experiment in EXPERIMENTS.items():
         results = Path("results") / dataset / experiment
         slurm = json.loads((runs["slurm_dir"] / results / "metrics.json").read_text())
@@ -244,7 +272,7 @@ def test_results_equal_a_local_run(runs):
 
 def test_rule_logs_and_benchmarks_come_back_from_the_jobs(runs):
     for job in runs["jobs"]:
-        assert job["rule"] in runs["slurm_output"]
+        assert job["group"] or job["rule"] in runs["slurm_output"]
     for dataset, experiment in EXPERIMENTS.items():
         assert (runs["slurm_dir"] / "logs" / dataset / experiment / "train.log").exists()
         assert (runs["slurm_dir"] / "benchmarks" / dataset / experiment / "train.tsv").exists()
