@@ -111,3 +111,29 @@ def test_cpu_profile_drops_every_gpu_request(rules):
         f"not GPU rules: {sorted(dropped - gpu_rules(rules))}"
     )
     assert set(overrides) <= set(rules), f"unknown rules in set-resources: {sorted(set(overrides) - set(rules))}"
+
+
+def test_the_profile_groups_small_runs_and_not_gpu_or_data_jobs(rules, tmp_path):
+    """A 25-point grid of penguins nets: 3 group jobs of up to 10 runs (training + evaluation) each;
+    the preparation, split, figure, grid table, report and leaderboard submitted on their own."""
+    from tests.workflow import copy_workflow, default_config, planned_submissions, profile_groups, write_config
+
+    groups, components, cores = profile_groups()
+    gpu = {name for name, info in rules.items() if info.resources.get("gpu")}
+    assert set(groups) <= set(rules) and not set(groups) & gpu  # GPU jobs stay one sbatch job each
+    assert not {"prepare_table", "split_table", "aggregate_grid", "report_dataset"} & set(groups)
+    assert components == {"runs": 10} and cores >= 1
+    workdir = copy_workflow(tmp_path / "wf")
+    default = default_config()
+    overlay = write_config(workdir, "grid.yaml", {
+        "datasets": {name: {"enabled": name == "penguins"} for name in default["datasets"]},
+        "experiments": {**{name: {"enabled": False} for name in default["experiments"]},
+                        "grid": {"dataset": "penguins", "model": {"builder": "dense", "args": {}},
+                                 "training": {"epochs": 5}, "grid": {"seed": list(range(1, 26))}}},
+    })
+    planned = planned_submissions(workdir, overlay)
+    assert planned["grouped rules"] == {"train_tabular": 25, "evaluate_classifier": 25}
+    assert planned["group jobs"] == 3
+    assert planned["ungrouped rules"] == {"prepare_table": 1, "split_table": 1, "plot_table_pairplot": 1,
+                                          "aggregate_grid": 1, "report_dataset": 1, "leaderboard": 1}
+    assert planned["local"] == 1 and planned["submissions"] == 9
