@@ -42,13 +42,14 @@ def missing_gpu_message(requested: int, cuda_build: bool, visible_devices: str |
 
 
 def configure_tensorflow(threads: int, deterministic: bool = True, gpus_requested: int = 0,
-                         require_gpu: bool = False) -> str:
+                         require_gpu: bool = False, announce: bool = True) -> str:
     """Limit TensorFlow to ``threads`` threads, enable op determinism, let every visible GPU's memory
     grow as needed (so several jobs can share a GPU); return the device name.
 
     ``gpus_requested`` is the job's ``resources: gpu``. When it is positive and TensorFlow sees no
     GPU, the job warns (printed, and in :func:`gpu_status`) and goes on on the CPU, or raises
-    :class:`~dlwf.core.errors.MissingGPUError` if ``require_gpu``.
+    :class:`~dlwf.core.errors.MissingGPUError` if ``require_gpu``. ``announce=False`` leaves out the
+    line naming TensorFlow's version and the device (a training job's summary line names them).
     """
     threads = max(1, int(threads))
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
@@ -86,6 +87,7 @@ def configure_tensorflow(threads: int, deterministic: bool = True, gpus_requeste
             warnings.append(message)
             print(f"WARNING: {message}", flush=True)
     _gpu_status = {"gpu_requested": int(gpus_requested), "gpus_visible": len(gpus), "warnings": warnings}
-    print(f"TensorFlow {tf.__version__} on {_device}"
-          + (f" ({len(gpus)} GPU(s) visible, memory growth on)" if gpus else ""), flush=True)
+    if announce:
+        print(f"TensorFlow {tf.__version__} on {_device}"
+              + (f" ({len(gpus)} GPU(s) visible, memory growth on)" if gpus else ""), flush=True)
     return _device
