@@ -242,6 +242,13 @@ def test_per_experiment_jobs_write_only_inside_their_own_paths(parsed_rules):
     assert any(re.fullmatch(r"results/\{dataset[^}]*\}/\{experiment[^}]*\}/tensorboard", d) for d in directories)
 
 
+def test_no_rule_declares_a_backup_as_output(parsed_rules):
+    """Snakemake deletes the outputs of a killed job before running it again; a job's backup
+    (results/.../.backup/, keras-tuner's project inside it) must survive that to be resumed."""
+    outputs = [(name, p) for name, rule in parsed_rules.items() for p, _ in rule["outputs"]]
+    assert not [o for o in outputs if ".backup" in o[1] or o[1].endswith("/tuner")], outputs
+
+
 def test_training_scripts_take_their_directories_from_the_rules_outputs():
     """TensorBoard and backup directories (keras-tuner's included) come from snakemake.output, never
     from a fixed path: the backup lies next to the job's outputs (dlwf.core.fileio.backup_dir)."""
