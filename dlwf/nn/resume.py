@@ -91,8 +91,8 @@ def prepare(directory: str | os.PathLike, fingerprint: dict, log: Callable[[str]
             stored = read_json(path / FINGERPRINT_FILE)
         except (OSError, ValueError):
             stored = None
-        if stored == fingerprint:
-            return any(path.rglob(STATE_FILE))
+        if stored == fingerprint:  # anything besides the fingerprint is a backup to resume from
+            return any(p.name != FINGERPRINT_FILE for p in path.iterdir())
         changed = _differences(stored, fingerprint)
         log(f"discarded the backup in {path} of an earlier, unfinished run of this job: its "
             f"{'; '.join(changed)} differ from this run's, so training starts at epoch 1")

@@ -333,3 +333,58 @@ def test_a_reloaded_grid_search_goes_on_with_the_next_grid_point(tmp_path):
     resumed = search(tmp_path / "interrupted", 5, False)
     assert resumed == reference and len(reference) == 5
     assert [tuple(v.values()) for v in resumed[2:]] == built[-3:]  # only the three new trials were built
+
+
+def test_the_feature_pass_step_resumes_and_removes_its_backup(tmp_path, monkeypatch):
+    """dlwf.steps.transfer.features with a backup: interrupted in the test images, run again, it keeps
+    the train features of the first run, computes the rest, and writes what an uninterrupted pass writes."""
+    from dlwf.core.fileio import write_json
+    from dlwf.data import images
+    from dlwf.steps import transfer
+
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 200), ("test", 100)):  # batches of 64: 4 and 2
+        np.save(prepared / images.FILES[part]["images"], rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8))
+        np.save(prepared / images.FILES[part]["labels"], rng.integers(0, 3, n).astype(np.uint8))
+    write_json({"class_names": ["a", "b", "c"], "n_classes": 3, "image_shape": [8, 8, 3],
+                "counts": {"train": 200, "test": 100}}, prepared / "classes.json")
+    base = {**experiment_settings("transfer")["base_model"], "weights": None}
+    calls = {"n": 0, "fail_at": None}
+
+    def build_extractor(config, image_shape, where):
+        net = Extractor().net
+        predict = net.predict_on_batch
+
+        def counted(batch):
+            calls["n"] += 1
+            if calls["n"] == calls["fail_at"]:
+                raise Interrupted(calls["n"])
+            return predict(batch)
+
+        net.predict_on_batch = counted
+        return net
+
+    monkeypatch.setattr(transfer_base, "build_extractor", build_extractor)
+
+    def run(name, fail_at=None):
+        calls.update(n=0, fail_at=fail_at)
+        out = tmp_path / name
+        job = resume.Job(out / ".backup", {"base": 1}, every_seconds=0)
+        transfer.features(base, str(prepared), str(out / "extractor.keras"),
+                          {"train": str(out / "train.npy"), "test": str(out / "test.npy")}, str(out / "base.json"),
+                          backup=job)
+        return out
+
+    reference = run("reference")
+    assert calls["n"] == 4 + 2 and not (reference / ".backup").exists()
+    with pytest.raises(Interrupted):
+        run("killed", fail_at=3)  # two batches of training images were done
+    assert not (tmp_path / "killed" / "train.npy").exists()
+    resumed = run("killed")
+    assert calls["n"] == 2 + 2  # the other two batches of training images and the test images
+    for part in ("train", "test"):
+        np.testing.assert_array_equal(np.load(resumed / f"{part}.npy"), np.load(reference / f"{part}.npy"))
+    assert json.loads((resumed / "base.json").read_text())["resumed"] is True
+    assert not (resumed / ".backup").exists()
