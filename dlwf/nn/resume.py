@@ -127,14 +127,15 @@ class Job:
     def __post_init__(self):
         self.directory = Path(self.directory)
 
-    def open(self) -> bool:
+    def open(self, log: Callable[[str], None] | None = None) -> bool:
         """Prepare the directory; True when it holds a backup of this job to resume. Disabled
-        (config ``resume.enabled: false``): any backup is removed and nothing is resumed."""
+        (config ``resume.enabled: false``): any backup is removed and nothing is resumed. ``log``
+        (default: the job's) gets the line saying why a stale backup was discarded."""
         if not self.enabled:
             remove(self.directory)
             self.directory.mkdir(parents=True, exist_ok=True)
             return False
-        return prepare(self.directory, self.fingerprint, self.log)
+        return prepare(self.directory, self.fingerprint, log or self.log)
 
     def state(self, subdir: str | None = None) -> dict | None:
         return read_state(self.directory / subdir if subdir else self.directory) if self.enabled else None

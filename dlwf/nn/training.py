@@ -239,12 +239,14 @@ def train(
     its TensorBoard event files up to the backed-up epoch go back into ``tensorboard_dir`` first.
     ``what`` names the experiment in the summary line printed first (:func:`summary_line`).
     """
-    state = backup.state() if backup is not None and backup.open() else None
+    notes: list[str] = []  # printed after the summary line, which comes first
+    state = backup.state() if backup is not None and backup.open(log=notes.append) else None
     numeric = x.get("features") if isinstance(x, dict) else x
     shape = numeric.shape[1:] if numeric is not None else (0,)
     model = build(settings, shape, n_outputs, adapt_data=numeric, where=where, vocabularies=vocabularies)
     compile_model(model, settings["training"])
-    print(summary_line(what or where, x, y, validation, model, settings["training"], backup, state), flush=True)
+    line = summary_line(what or where, x, y, validation, model, settings["training"], backup, state)
+    runtime.print_summary(line, notes)
     if state is not None and tensorboard_dir is not None:  # before fit: its TensorBoard callback writes at once
         resume.restore_tensorboard(backup.directory, log=backup.log)
     model.summary(print_fn=print)

@@ -24,6 +24,7 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 
+from dlwf.core import runtime
 from dlwf.core.errors import TrainingError, WorkflowInputError
 
 from . import resume, training
@@ -170,9 +171,17 @@ def search(
     """
     tuner_settings = settings["tuner"]
     objective = tuner_settings["objective"]
-    resuming = backup.open()
+    notes: list[str] = []  # printed after the summary line, which comes first
+    resuming = backup.open(log=notes.append)
     hypermodel = ExperimentHyperModel(settings, x.shape[1:], n_classes, where, backup)
     first = hypermodel.build(keras_tuner.HyperParameters())  # bad argument values fail here, naming the key
+    space = " x ".join(tuner_settings["hyperparameters"])
+    runtime.print_summary(training.summary_line(
+        what or where, x, y, validation, first, settings["training"], backup, kind="TUNING",
+        extra=f" at the first grid point (keras-tuner GridSearch over {space}, "
+              f"max_trials {tuner_settings['max_trials']})",
+        start="resuming the search from the backup" if resuming else "from the first trial",
+    ), notes)
     trials_dir = backup.directory / TRIALS
     if resuming and tensorboard_dir is not None and trials_dir.is_dir():
         for trial_backup in sorted(trials_dir.iterdir()):
@@ -192,13 +201,6 @@ def search(
         backup.resumes.append({"trials_not_run_again": done})
         backup.log(f"resumed the keras-tuner search from {backup.directory / PROJECT}: trial(s) {', '.join(done)} "
                    "had finished before the job was interrupted and are not run again")
-    space = " x ".join(tuner_settings["hyperparameters"])
-    print(training.summary_line(
-        what or where, x, y, validation, first, settings["training"], backup, kind="TUNING",
-        extra=f" at the first grid point (keras-tuner GridSearch over {space}, "
-              f"max_trials {tuner_settings['max_trials']})",
-        start="resuming the search from the backup" if resuming else "from the first trial",
-    ), flush=True)
     tuner.search_space_summary()
     tuner.search(
         x,

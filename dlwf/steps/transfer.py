@@ -14,6 +14,7 @@ import time
 import numpy as np
 import pandas as pd
 
+from dlwf.core import runtime
 from dlwf.core.base_model import base_id, describe_weights, weights_path
 from dlwf.core.errors import TrainingError, WorkflowInputError
 from dlwf.core.fileio import md5sum, read_json, save_npy, write_csv, write_json
@@ -48,7 +49,8 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
     is removed once every output is written.
     """
     classes = read_classes(prepared_dir)
-    resuming = backup.open() if backup is not None else False
+    notes: list[str] = []  # printed after the summary line, which comes first
+    resuming = backup.open(log=notes.append) if backup is not None else False
     extractor = transfer_base.build_extractor(config, tuple(classes["image_shape"]), where)
     path = weights_path(config)
     environment = common.environment()
@@ -70,12 +72,13 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
     counts = {part: int(classes["counts"][part]) for part in features_out} if "counts" in classes else {}
     images = ", ".join(f"{part} {n}" for part, n in counts.items())
     enabled = backup is not None and backup.enabled
-    print(f"FEATURES of base {record['base_id']} ({config['name']}, {record['weights']}): images {images} of "
-          f"{tuple(classes['image_shape'])} -> {config['input_size']}x{config['input_size']} -> features of size "
-          f"{record['feature_dim']}; {record['n_parameters']:,} parameters (frozen); batches of "
-          f"{transfer_base.BATCH_SIZE}; on {record['device']}; "
-          + ("resuming from the backup" if resuming else "from the first image")
-          + (f"; backup {backup.directory}" if enabled else "; no backup (resume.enabled: false)"), flush=True)
+    line = (f"FEATURES of base {record['base_id']} ({config['name']}, {record['weights']}): images {images} of "
+            f"{tuple(classes['image_shape'])} -> {config['input_size']}x{config['input_size']} -> features of size "
+            f"{record['feature_dim']}; {record['n_parameters']:,} parameters (frozen); batches of "
+            f"{transfer_base.BATCH_SIZE}; on {record['device']}; "
+            + ("resuming from the backup" if resuming else "from the first image")
+            + (f"; backup {backup.directory}" if enabled else "; no backup (resume.enabled: false)"))
+    runtime.print_summary(line, notes)
     for part, dest in features_out.items():
         pixels, _ = load_split(prepared_dir, part, classes["n_classes"])
         size = config["input_size"]
