@@ -102,7 +102,7 @@ rule train_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train.tsv"
     wildcard_constraints:
-        experiment=experiments_of(IMAGE_KINDS, ["single"]),
+        experiment=experiments_of(IMAGE_KINDS, ["single"], tensorboard=False),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -114,6 +114,21 @@ rule train_image_classifier:
         code=code_version("train_image_classifier"),
     script:
         "../scripts/train_image_classifier.py"
+
+
+# The same for experiments with `training.tensorboard: true`: TensorBoard logs (train/ and
+# validation/ event files) as a declared output directory. A killed job's backup
+# (results/{dataset}/{experiment}/.backup/, not an output) holds its event files too, so the
+# resumed job puts the epochs before the kill back.
+use rule train_image_classifier as train_image_classifier_tensorboard with:
+    output:
+        model="results/{dataset}/{experiment}/model.keras",
+        history="results/{dataset}/{experiment}/history.csv",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
+        environment="results/{dataset}/{experiment}/train_environment.json",
+        tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
+    wildcard_constraints:
+        experiment=experiments_of(IMAGE_KINDS, ["single"], tensorboard=True),
 
 
 # The lesson's dropout sweep is a grid (rules/grids.smk) whose points train like any image
@@ -157,8 +172,10 @@ rule aggregate_sweep:
         "../scripts/aggregate_sweep.py"
 
 
-# keras-tuner keeps its state in tuner/ inside the experiment's results: two tuning
-# experiments never share trials, and a rerun starts from scratch (Snakemake removes it).
+# keras-tuner keeps its project directory in the job's backup, results/{dataset}/{experiment}/.backup/
+# (not an output, so Snakemake keeps it when a killed job is run again): an interrupted search
+# resumes, finished trials are not run again. Two tuning experiments never share trials; the
+# backup is removed when the job completes, and a changed config starts the search afresh.
 rule tune_image_classifier:
     """keras-tuner grid search: every trial, the best model and its history."""
     input:
@@ -168,7 +185,6 @@ rule tune_image_classifier:
         history="results/{dataset}/{experiment}/history.csv",
         trials="results/{dataset}/{experiment}/trials.csv",
         trials_history="results/{dataset}/{experiment}/trials_history.csv",
-        tuner=directory("results/{dataset}/{experiment}/tuner"),
         outputs="results/{dataset}/{experiment}/outputs.npz",
         environment="results/{dataset}/{experiment}/train_environment.json",
     log:
@@ -176,7 +192,7 @@ rule tune_image_classifier:
     benchmark:
         "benchmarks/{dataset}/{experiment}/tune.tsv"
     wildcard_constraints:
-        experiment=experiments_of(IMAGE_KINDS, ["tuner"]),
+        experiment=experiments_of(IMAGE_KINDS, ["tuner"], tensorboard=False),
     conda:
         "../envs/tuner.yaml"
     threads: config["train_threads"]
@@ -188,6 +204,20 @@ rule tune_image_classifier:
         code=code_version("tune_image_classifier"),
     script:
         "../scripts/tune_image_classifier.py"
+
+
+# The same with TensorBoard logs: one subdirectory per trial (tensorboard/<trial>/execution0/).
+use rule tune_image_classifier as tune_image_classifier_tensorboard with:
+    output:
+        model="results/{dataset}/{experiment}/model.keras",
+        history="results/{dataset}/{experiment}/history.csv",
+        trials="results/{dataset}/{experiment}/trials.csv",
+        trials_history="results/{dataset}/{experiment}/trials_history.csv",
+        outputs="results/{dataset}/{experiment}/outputs.npz",
+        environment="results/{dataset}/{experiment}/train_environment.json",
+        tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
+    wildcard_constraints:
+        experiment=experiments_of(IMAGE_KINDS, ["tuner"], tensorboard=True),
 
 
 rule evaluate_image_classifier:

@@ -47,7 +47,7 @@ rule train_transfer_head:
     benchmark:
         "benchmarks/{dataset}/{experiment}/train_head.tsv"
     wildcard_constraints:
-        experiment=experiments_of(IMAGE_KINDS, ["transfer"]),
+        experiment=experiments_of(IMAGE_KINDS, ["transfer"], tensorboard=False),
     conda:
         "../envs/tensorflow.yaml"
     threads: config["train_threads"]
@@ -58,6 +58,17 @@ rule train_transfer_head:
         code=code_version("train_transfer_head"),
     script:
         "../scripts/train_transfer_head.py"
+
+
+# The same with TensorBoard logs of the head's training (`training.tensorboard: true`).
+use rule train_transfer_head as train_transfer_head_tensorboard with:
+    output:
+        head="results/{dataset}/{experiment}/head.keras",
+        history="results/{dataset}/{experiment}/history.csv",
+        environment="results/{dataset}/{experiment}/train_environment.json",
+        tensorboard=directory("results/{dataset}/{experiment}/tensorboard"),
+    wildcard_constraints:
+        experiment=experiments_of(IMAGE_KINDS, ["transfer"], tensorboard=True),
 
 
 rule assemble_transfer_model:

@@ -101,13 +101,26 @@ def _resource_message(exc: BaseException, snakemake) -> str | None:
     return None
 
 
-def run_with_tensorflow(main, snakemake) -> None:
+def backup(snakemake, directory: str, settings: dict):
+    """The job's backup (dlwf.nn.resume.Job) in ``directory`` (dlwf.core.fileio.backup_dir of its
+    outputs' directory, as dlwf.plan.layout.backup_dir says): its
+    fingerprint is ``settings``, the md5 of every input file of the job and the version of the code
+    it runs (its ``code`` param); the config's ``resume``
+    block says whether and how often to back up (it is no param: it changes no result)."""
+    from dlwf.steps import common
+
+    code = dict(snakemake.params.items()).get("code")
+    return common.backup_job(directory, settings, list(snakemake.input), snakemake.threads, snakemake.config, code)
+
+
+def run_with_tensorflow(main, snakemake, announce: bool = True) -> None:
     """:func:`run`, with TensorFlow set up first (the job's threads, determinism, GPU use).
 
     TensorFlow fixes its thread pools when it starts, so ``main`` must import the step modules
     that use Keras inside itself, after this set-up. A job whose rule requests a GPU
     (``resources: gpu``) but sees none warns, or fails with the config's ``require_gpu: true``;
-    that setting is read here, not a param: it does not change any result.
+    that setting is read here, not a param: it does not change any result. ``announce=False``: the
+    device line is left to ``main`` (training jobs start their log with a summary line that names it).
     """
 
     def configured_main(snakemake):
@@ -117,6 +130,7 @@ def run_with_tensorflow(main, snakemake) -> None:
             snakemake.threads,
             gpus_requested=int(snakemake.resources.get("gpu", 0) or 0),
             require_gpu=bool(snakemake.config.get("require_gpu", False)),
+            announce=announce,
         )
         main(snakemake)
 

@@ -2,16 +2,18 @@
 
 from pathlib import Path
 
-from _rule import run_with_tensorflow
+from _rule import backup, run_with_tensorflow
 
 
 def main(snakemake):
+    from dlwf.core.fileio import backup_dir
     from dlwf.steps import transfer
 
-    i = snakemake.input
-    transfer.train_head(snakemake.wildcards.experiment, snakemake.params.settings, str(Path(i.classes).parent),
-                        i.train_features, i.test_features, snakemake.output.head, snakemake.output.history,
-                        snakemake.output.environment)
+    i, out, w = snakemake.input, snakemake.output, snakemake.wildcards
+    job = backup(snakemake, backup_dir(Path(out.history).parent), snakemake.params.settings)
+    transfer.train_head(w.experiment, snakemake.params.settings, str(Path(i.classes).parent),
+                        i.train_features, i.test_features, out.head, out.history, out.environment,
+                        tensorboard_dir=out.get("tensorboard"), backup=job)
 
 
-run_with_tensorflow(main, snakemake)
+run_with_tensorflow(main, snakemake, announce=False)

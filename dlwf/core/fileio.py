@@ -109,6 +109,17 @@ def write_csv(frame, dest: str | os.PathLike, index: bool = False) -> None:
         frame.to_csv(tmp, index=index)
 
 
+# A job's backup of its progress (dlwf.nn.resume) lives in this directory inside the directory of
+# its outputs: results/<dataset>/<experiment>/.backup/ (dlwf.plan.layout.backup_dir). It is never a
+# rule output, so Snakemake leaves it alone when it deletes a killed job's outputs.
+BACKUP_DIR = ".backup"
+
+
+def backup_dir(outputs_dir: str | os.PathLike) -> str:
+    """The backup directory of the job whose outputs are in ``outputs_dir``."""
+    return f"{Path(outputs_dir).as_posix()}/{BACKUP_DIR}"
+
+
 # Print resolution: the report pages show figures at the size they were drawn (see
 # dlwf.report.notebook.display_width), so 200 dpi keeps them sharp on screens and on paper.
 FIGURE_DPI = 200

@@ -25,6 +25,17 @@ def gpu_status() -> dict:
     return {**_gpu_status, "warnings": list(_gpu_status["warnings"])}
 
 
+def print_summary(line: str, notes=()) -> None:
+    """Print the line a job's log starts with (what it trains, on what, where), then the job's GPU
+    warnings (:func:`configure_tensorflow` with ``announce=False`` left them for here) and ``notes``
+    (e.g. that a stale backup was discarded)."""
+    print(line, flush=True)
+    for warning in _gpu_status["warnings"]:
+        print(f"WARNING: {warning}", flush=True)
+    for note in notes:
+        print(note, flush=True)
+
+
 def missing_gpu_message(requested: int, cuda_build: bool, visible_devices: str | None) -> str:
     """One line: the job asked for ``requested`` GPUs, TensorFlow sees none, and the likely reason."""
     plural = "s" if requested > 1 else ""
@@ -42,13 +53,15 @@ def missing_gpu_message(requested: int, cuda_build: bool, visible_devices: str |
 
 
 def configure_tensorflow(threads: int, deterministic: bool = True, gpus_requested: int = 0,
-                         require_gpu: bool = False) -> str:
+                         require_gpu: bool = False, announce: bool = True) -> str:
     """Limit TensorFlow to ``threads`` threads, enable op determinism, let every visible GPU's memory
     grow as needed (so several jobs can share a GPU); return the device name.
 
     ``gpus_requested`` is the job's ``resources: gpu``. When it is positive and TensorFlow sees no
     GPU, the job warns (printed, and in :func:`gpu_status`) and goes on on the CPU, or raises
-    :class:`~dlwf.core.errors.MissingGPUError` if ``require_gpu``.
+    :class:`~dlwf.core.errors.MissingGPUError` if ``require_gpu``. ``announce=False`` leaves out the
+    line naming TensorFlow's version and the device (a training job's summary line names them) and
+    prints the missing-GPU warning later, after that summary line (see :func:`gpu_status`).
     """
     threads = max(1, int(threads))
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads)
@@ -84,8 +97,10 @@ def configure_tensorflow(threads: int, deterministic: bool = True, gpus_requeste
                 raise MissingGPUError(f"{message}. require_gpu: true in the config makes this an error; "
                                       f"set it to false to let such jobs train on the CPU")
             warnings.append(message)
-            print(f"WARNING: {message}", flush=True)
+            if announce:  # else the job prints it after its summary line (print_summary)
+                print(f"WARNING: {message}", flush=True)
     _gpu_status = {"gpu_requested": int(gpus_requested), "gpus_visible": len(gpus), "warnings": warnings}
-    print(f"TensorFlow {tf.__version__} on {_device}"
-          + (f" ({len(gpus)} GPU(s) visible, memory growth on)" if gpus else ""), flush=True)
+    if announce:
+        print(f"TensorFlow {tf.__version__} on {_device}"
+              + (f" ({len(gpus)} GPU(s) visible, memory growth on)" if gpus else ""), flush=True)
     return _device

@@ -13,7 +13,6 @@ import importlib.resources
 import ipaddress
 import json
 import os
-import shutil
 import time
 import urllib.error
 import urllib.parse
@@ -28,6 +27,8 @@ USER_AGENT = "dl-lesson-workflow/0.1 (+https://carpentries-incubator.github.io/d
 # HTTP codes worth asking again for; anything else in 4xx is final.
 RETRYABLE_HTTP = {408, 425, 429, 500, 502, 503, 504}
 LOOPBACK_HOSTS = {"localhost"}
+CHUNK = 1 << 20  # bytes read at a time
+PROGRESS_SECONDS = 5.0  # a progress line at most this often (config download.progress_seconds)
 
 
 def mirror_source(mirror: str | os.PathLike, dataset: str, filename: str) -> str:
@@ -110,16 +111,60 @@ def _package_path(source: str) -> Path:
     return path
 
 
-def _copy_local(path: Path, tmp: Path) -> None:
+def size_text(n: int | None) -> str:
+    """A byte count as a person reads it: '912 B', '48.2 MB', '1.31 GB' (powers of 1000)."""
+    if n is None:
+        return "unknown size"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}" if n < 100 * scale else f"{n / scale:.0f} {unit}"
+    return f"{n} B"
+
+
+def copy_with_progress(source, out, total: int | None, name: str, log: Callable[[str], None] = print,
+                       every: float = PROGRESS_SECONDS) -> int:
+    """Copy the stream ``source`` to ``out`` chunk by chunk; every ``every`` seconds log how much of
+    ``total`` bytes (None: unknown) has arrived, how fast, and how long the rest may take. Return the bytes."""
+    done, start = 0, time.monotonic()
+    last = start
+    while chunk := source.read(CHUNK):
+        out.write(chunk)
+        done += len(chunk)
+        now = time.monotonic()
+        if now - last >= every:
+            rate = done / max(now - start, 1e-9)
+            line = f"  {name}: {size_text(done)}"
+            if total:
+                left = f", about {(total - done) / rate:.0f} s left" if rate > 0 and total > done else ""
+                line += f" of {size_text(total)} ({100 * done / total:.0f}%)"
+                line += f", {size_text(int(rate))}/s{left}"
+            else:
+                line += f", {size_text(int(rate))}/s"
+            log(line)
+            last = now
+    return done
+
+
+def _copy_local(path: Path, tmp: Path, log: Callable[[str], None] = print, every: float = PROGRESS_SECONDS) -> None:
     if not path.is_file():
         raise DownloadError(f"source file {str(path)!r} does not exist or is not a file")
-    shutil.copyfile(path, tmp)
+    total = path.stat().st_size
+    log(f"copying {path} ({size_text(total)})")
+    with open(path, "rb") as source, open(tmp, "wb") as out:
+        copy_with_progress(source, out, total, path.name, log, every)
 
 
-def _http_get(url: str, tmp: Path, timeout: float) -> None:
+def _http_get(url: str, tmp: Path, timeout: float, log: Callable[[str], None] = print,
+              every: float = PROGRESS_SECONDS) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
-        shutil.copyfileobj(response, out, length=1 << 20)
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        log(f"downloading {url} ({size_text(total)})")
+        start = time.monotonic()
+        done = copy_with_progress(response, out, total, Path(urllib.parse.urlparse(url).path).name or url, log, every)
+        seconds = time.monotonic() - start
+        log(f"downloaded {size_text(done)} in {seconds:.1f} s ({size_text(int(done / max(seconds, 1e-9)))}/s)")
 
 
 def _is_retryable(exc: Exception) -> bool:
@@ -145,12 +190,15 @@ def fetch(
     timeout: float = 60.0,
     log: Callable[[str], None] = print,
     md5_origin: str = "config/config.yaml",
+    progress_seconds: float = PROGRESS_SECONDS,
 ) -> dict:
     """Fetch ``source`` to ``dest`` and return its provenance record.
 
     Transient HTTP errors (5xx, 429, timeouts, refused connections) are retried up to
     ``attempts`` times with exponential ``backoff`` seconds; a checksum mismatch is final.
-    ``md5_origin`` says where the expected md5 comes from (for the mismatch message).
+    ``md5_origin`` says where the expected md5 comes from (for the mismatch message). The log
+    gets the size to come, a progress line every ``progress_seconds`` (bytes so far, percentage,
+    speed, time left) and the time it took.
     """
     kind = classify_source(source)
     dest = Path(dest)
@@ -159,11 +207,11 @@ def fetch(
         try:
             with atomic_path(dest) as tmp:
                 if kind == "http":
-                    _http_get(source, tmp, timeout)
+                    _http_get(source, tmp, timeout, log, progress_seconds)
                 elif kind == "package":
-                    _copy_local(_package_path(source), tmp)
+                    _copy_local(_package_path(source), tmp, log, progress_seconds)
                 else:
-                    _copy_local(_local_path(source), tmp)
+                    _copy_local(_local_path(source), tmp, log, progress_seconds)
                 actual = md5sum(tmp)
                 if md5 and actual != md5.lower():
                     raise DownloadError(

@@ -225,16 +225,34 @@ def assemble(extractor: keras.Model, head: keras.Model) -> keras.Model:
 
 
 def extract_features(extractor: keras.Model, images: np.ndarray, batch_size: int = BATCH_SIZE,
-                     progress_every: int | None = None) -> np.ndarray:
-    """Return the extractor's outputs (float32 (N, D)) for uint8 images, scaled to [0, 1] batch by batch."""
-    outputs = []
+                     progress_every: int | None = None, backup=None) -> np.ndarray:
+    """Return the extractor's outputs (float32 (N, D)) for uint8 images, scaled to [0, 1] batch by batch.
+
+    ``backup`` (a :class:`dlwf.nn.resume.ChunkBackup`) keeps the rows computed so far, in chunks of
+    whole batches: a pass that was interrupted starts after its backed-up rows, with the same batches
+    as an uninterrupted pass, so the features are the same.
+    """
+    outputs, pending = [], []
+    first = 0
+    if backup is not None:
+        done = backup.done()
+        if done is not None and len(done) <= len(images):
+            outputs.append(done)
+            first = len(done)
+            print(f"  resumed: the features of images 1-{first} come from the backup in {backup.directory}",
+                  flush=True)
     start_time = time.perf_counter()
-    for start in range(0, len(images), batch_size):
-        outputs.append(np.asarray(extractor.predict_on_batch(scale(images[start:start + batch_size]))))
-        done = start + len(outputs[-1])
-        if progress_every and (len(outputs) % progress_every == 0 or done == len(images)):
+    batches = 0
+    for start in range(first, len(images), batch_size):
+        pending.append(np.asarray(extractor.predict_on_batch(scale(images[start:start + batch_size]))))
+        batches += 1
+        done = start + len(pending[-1])
+        if backup is not None and backup.add(pending, done - sum(len(p) for p in pending)):
+            outputs += pending
+            pending = []
+        if progress_every and (batches % progress_every == 0 or done == len(images)):
             print(f"  {done}/{len(images)} images, {time.perf_counter() - start_time:.1f} s", flush=True)
-    return np.concatenate(outputs).astype(np.float32, copy=False)
+    return np.concatenate(outputs + pending).astype(np.float32, copy=False)
 
 
 def predict_logits(model: keras.Model, inputs: np.ndarray, batch_size: int = BATCH_SIZE) -> np.ndarray:

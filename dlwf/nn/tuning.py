@@ -3,8 +3,13 @@
 The search space comes from the experiment's ``tuner.hyperparameters`` (checked when the plan
 is made: every name is a builder argument); every trial builds the model with
 :func:`dlwf.nn.training.build`, the experiment's seed set right before building, so a rerun
-with the same config gives the same trials. The tuner's working directory is a path the caller
-owns (the experiment's ``tuner/`` directory) and is overwritten, never resumed.
+with the same config gives the same trials.
+
+keras-tuner's project directory lives in the job's backup directory (:mod:`dlwf.nn.resume`; not a
+rule output, so Snakemake leaves it alone when it deletes a killed job's outputs). An interrupted
+search is resumed (``overwrite=False``): finished trials are not run again (their histories come
+from their backups), the trial that was running goes on after its last backed-up epoch, and its
+TensorBoard event files and keras-tuner's best-epoch checkpoint are restored with it.
 
 keras-tuner needs the ``tensorboard`` package even when no TensorBoard logs are written;
 without it every trial fails.
@@ -19,9 +24,13 @@ import keras_tuner
 import numpy as np
 import pandas as pd
 
+from dlwf.core import runtime
 from dlwf.core.errors import TrainingError, WorkflowInputError
 
-from . import training
+from . import resume, training
+
+TRIALS = "trials"  # one backup per trial inside the job's backup directory: trials/<trial id>/
+PROJECT = "tuner"  # keras-tuner's project directory inside the job's backup directory
 
 
 def declare(hp: keras_tuner.HyperParameters, space: dict, where: str) -> dict:
@@ -52,11 +61,12 @@ def _key(values: dict) -> tuple:
 class ExperimentHyperModel(keras_tuner.HyperModel):
     """Builds the experiment's model for one grid point and records each trial's history."""
 
-    def __init__(self, settings: dict, input_shape, n_classes: int, where: str):
+    def __init__(self, settings: dict, input_shape, n_classes: int, where: str, backup: resume.Job | None = None):
         super().__init__(name="search")
         self.settings = settings
         self.input_shape, self.n_classes = tuple(input_shape), n_classes
         self.where = where
+        self.backup = backup
         self.histories: dict[tuple, pd.DataFrame] = {}
 
     def build(self, hp):
@@ -67,10 +77,54 @@ class ExperimentHyperModel(keras_tuner.HyperModel):
         )
         return training.compile_model(model, self.settings["training"])
 
-    def fit(self, hp, model, *args, **kwargs):
-        history = model.fit(*args, **kwargs)
-        self.histories[_key(hp.values)] = training.history_frame(history)
+    def fit(self, hp, model, *args, callbacks=None, **kwargs):
+        """Fit one trial, backed up in ``trials/<trial id>/`` of the job's backup (resumed if it holds
+        an interrupted run of the trial); the History returned (what keras-tuner scores the trial by)
+        has every epoch, those of the interrupted run included."""
+        callbacks = list(callbacks or [])
+        trial = next((c.trial for c in callbacks if type(c).__name__ == "TunerCallback"), None)
+        saver = None
+        if self.backup is not None and trial is not None:
+            saver = self.backup.callback(callbacks, subdir=f"{TRIALS}/{trial.trial_id}")
+        history = model.fit(*args, callbacks=callbacks + ([saver] if saver else []), **kwargs)
+        if saver is None:
+            frame = training.history_frame(history)
+        else:
+            frame = saver.history()
+            if saver.resumed_from is not None:
+                self.backup.resumes.append({"trial": trial.trial_id, "after_epoch": saver.resumed_from})
+            history.history = {c: frame[c].tolist() for c in frame.columns if c != "epoch"}
+            history.epoch = [int(e) - 1 for e in frame["epoch"]]
+        self.histories[_key(hp.values)] = frame
         return history
+
+
+class ResumableGridSearchOracle(keras_tuner.oracles.GridSearchOracle):
+    """keras-tuner's grid search oracle, whose place in the grid survives a reload.
+
+    keras-tuner 1.4.8's GridSearchOracle does not save its ordered list of trials and its queue of
+    trials to continue the grid from, so a GridSearch reloaded from its project directory fails
+    (``KeyError`` in ``populate_space``) instead of going on. Both are added to the oracle's state
+    here; a reloaded search then creates the same next trials as an uninterrupted one.
+    """
+
+    def get_state(self):
+        state = super().get_state()
+        order, links = [], self._ordered_ids
+        index = links._next_index[None]
+        while index is not None:
+            order.append(links._memory[index])
+            index = links._next_index[index]
+        state["grid_order"] = order
+        state["populate_next"] = list(self._populate_next)
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self._ordered_ids = type(self._ordered_ids)()
+        for trial_id in state.get("grid_order", []):
+            self._ordered_ids.insert(trial_id)
+        self._populate_next = list(state.get("populate_next", []))
 
 
 def _trial_rows(tuner, hypermodel: ExperimentHyperModel, objective: str):
@@ -102,28 +156,51 @@ def search(
     y: np.ndarray,
     validation: tuple[np.ndarray, np.ndarray],
     n_classes: int,
-    tuner_dir: str | Path,
+    backup: resume.Job,
     where: str = "experiment",
+    tensorboard_dir: str | Path | None = None,
+    what: str | None = None,
 ) -> tuple[keras.Model, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Run the grid search; return (best model, its history, one row per trial, every trial's history).
 
+    ``backup`` is the job's backup (:mod:`dlwf.nn.resume`): it holds keras-tuner's project directory
+    and every trial's backup, and an interrupted search is resumed from it. ``tensorboard_dir``:
+    TensorBoard logs, one subdirectory per trial (``<trial>/execution0/{train,validation}``).
     The best model is the best trial's, with the weights of its best epoch (keras-tuner's
     checkpoint). Raises TrainingError when every trial failed or the best one's loss was NaN.
     """
     tuner_settings = settings["tuner"]
     objective = tuner_settings["objective"]
-    hypermodel = ExperimentHyperModel(settings, x.shape[1:], n_classes, where)
-    hypermodel.build(keras_tuner.HyperParameters())  # bad argument values fail here, naming the key
-    tuner_path = Path(tuner_dir)
-    tuner = keras_tuner.GridSearch(
-        hypermodel,
-        objective=objective,
-        max_trials=tuner_settings["max_trials"],
-        seed=settings["seed"],
-        directory=str(tuner_path.parent),
-        project_name=tuner_path.name,
-        overwrite=True,
-    )
+    notes: list[str] = []  # printed after the summary line, which comes first
+    resuming = backup.open(log=notes.append)
+    hypermodel = ExperimentHyperModel(settings, x.shape[1:], n_classes, where, backup)
+    first = hypermodel.build(keras_tuner.HyperParameters())  # bad argument values fail here, naming the key
+    space = " x ".join(tuner_settings["hyperparameters"])
+    runtime.print_summary(training.summary_line(
+        what or where, x, y, validation, first, settings["training"], backup, kind="TUNING",
+        extra=f" at the first grid point (keras-tuner GridSearch over {space}, "
+              f"max_trials {tuner_settings['max_trials']})",
+        start="resuming the search from the backup" if resuming else "from the first trial",
+    ), notes)
+    trials_dir = backup.directory / TRIALS
+    if resuming and tensorboard_dir is not None and trials_dir.is_dir():
+        for trial_backup in sorted(trials_dir.iterdir()):
+            resume.restore_tensorboard(trial_backup, log=backup.log)
+    oracle = ResumableGridSearchOracle(objective=objective, max_trials=tuner_settings["max_trials"],
+                                       seed=settings["seed"])
+    # keras_tuner.GridSearch is this Tuner with keras-tuner's own GridSearchOracle
+    tuner = keras_tuner.Tuner(oracle=oracle, hypermodel=hypermodel, directory=str(backup.directory),
+                              project_name=PROJECT, overwrite=not resuming)
+    done = []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        state = backup.state(f"{TRIALS}/{trial_id}")
+        if str(trial.status) == "COMPLETED" and state is not None:
+            hypermodel.histories[_key(dict(trial.hyperparameters.values))] = resume.history_frame(state["history"])
+            done.append(trial_id)
+    if done:
+        backup.resumes.append({"trials_not_run_again": done})
+        backup.log(f"resumed the keras-tuner search from {backup.directory / PROJECT}: trial(s) {', '.join(done)} "
+                   "had finished before the job was interrupted and are not run again")
     tuner.search_space_summary()
     tuner.search(
         x,
@@ -131,7 +208,7 @@ def search(
         epochs=settings["training"]["epochs"],
         batch_size=settings["training"]["batch_size"],
         validation_data=validation,
-        callbacks=training.make_callbacks(settings["training"]),
+        callbacks=training.make_callbacks(settings["training"], tensorboard_dir),
         verbose=2,
     )
     tuner.results_summary()

@@ -13,12 +13,18 @@ checks that every target listed here is made by some rule.
     reports/{dataset}.html, .ipynb                the dataset's report
     reports/{episode}.html, .ipynb                one lesson episode's report (target rules episode2 ...)
     logs/..., benchmarks/...                      one log and one benchmark file per job
+
+A training job keeps its backup (to resume after a kill, :mod:`dlwf.nn.resume`) in
+``results/{dataset}/{experiment}/.backup/`` (:func:`backup_dir`; the feature pass in
+``results/{dataset}/features/{base}/.backup/``): never a rule output, so Snakemake does not delete
+it with a killed job's outputs; the job removes it when it completes.
 """
 
 from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+from dlwf.core import fileio
 from dlwf.core.base_model import base_id
 
 from .experiments import Experiment
@@ -110,6 +116,17 @@ def features(exp: Experiment) -> dict[str, str]:
     return {key: f"{d}/{name}" for key, name in FEATURE_FILES.items()}
 
 
+def backup_dir(dataset: str, experiment: str) -> str:
+    """Where a training job backs up its progress (not an output; removed when the job completes).
+    The scripts find it next to their outputs (:func:`dlwf.core.fileio.backup_dir`)."""
+    return fileio.backup_dir(f"{RESULTS}/{dataset}/{experiment}")
+
+
+def features_backup_dir(dataset: str, base: str) -> str:
+    """Where the feature pass of a base backs up the features computed so far."""
+    return fileio.backup_dir(features_dir(dataset, base))
+
+
 def benchmark_file(exp: Experiment, step: str) -> str:
     return f"benchmarks/{exp.dataset}/{exp.id}/{step}.tsv"
 
@@ -126,7 +143,7 @@ def experiment_outputs(exp: Experiment) -> list[str]:
     else:
         names = REGRESSOR_FILES if exp.task == "regression" else CLASSIFIER_FILES
         names = names + (TUNER_FILES if exp.mode == "tuner" else [])
-        if exp.kind in ("table", "weather") and exp.training["tensorboard"]:
+        if exp.training["tensorboard"]:  # every kind: tables, images, tuner (a subdirectory per trial), heads
             names = names + ["tensorboard"]
     outputs = [f"{d}/{n}" for n in names]
     if exp.mode == "transfer":

@@ -43,11 +43,40 @@ def training_environment(path: str | Path | None) -> dict | None:
                              "delete it and run snakemake again so the experiment trains anew")
 
 
-def write_environment(path: str | Path) -> dict:
-    """Write :func:`environment` to ``path`` (a training job's ``train_environment.json``) and return it."""
-    record = environment()
+def write_environment(path: str | Path, extra: dict | None = None) -> dict:
+    """Write :func:`environment` (and ``extra``, e.g. what a resumed job resumed) to ``path`` (a
+    training job's ``train_environment.json``) and return it."""
+    record = {**environment(), **(extra or {})}
     write_json(record, path)
     return record
+
+
+def fingerprint(settings: dict, inputs, threads: int, code: str | None = None) -> dict:
+    """What a job's result depends on, to tell whether a backup is this job's (:mod:`dlwf.nn.resume`):
+    its settings, the md5 of every input file, the version of the code it runs (the rule's ``code``
+    param, :func:`dlwf.plan.code.code_version`), library versions, its TensorFlow threads and device.
+    Not the platform string, which names the kernel of the node."""
+    software = provenance.environment(runtime.device())
+    software.pop("platform", None)
+    software["keras_tuner"] = provenance.package_version("keras-tuner")
+    return {
+        "settings": settings,
+        "inputs": {str(p): md5sum(p) for p in sorted({str(p) for p in inputs})},
+        "software": software,
+        "threads": int(threads),
+        "code": code,
+    }
+
+
+def backup_job(directory: str | Path, settings: dict, inputs, threads: int, config: dict, code: str | None = None):
+    """The backup (:class:`dlwf.nn.resume.Job`) of a training job, by the config's ``resume`` block
+    (``enabled``, ``every_seconds``; not params: they change no result)."""
+    from dlwf.nn import resume  # TensorFlow: only training jobs get here
+
+    options = config.get("resume") or {}
+    return resume.Job(Path(directory), fingerprint(settings, inputs, threads, code),
+                      every_seconds=float(options.get("every_seconds", 10.0)),
+                      enabled=bool(options.get("enabled", True)))
 
 
 def save_outputs(model_file: str, inputs: dict, dest: str) -> dict:

@@ -20,6 +20,7 @@ def download_file(
     attempts: int = 3,
     backoff: float = 2.0,
     timeout: float = 60.0,
+    progress_seconds: float = 5.0,
 ) -> dict:
     """Make ``data_out`` a verified copy of the file (a present verified copy is kept); write its provenance.
 
@@ -28,14 +29,17 @@ def download_file(
     the first fetch of a file without a configured ``md5`` (see :func:`dlwf.data.download.update`);
     it is not a rule output, so no rerun removes it. Likewise ``<data_out>.failed.json`` records a
     failed fetch until a later one succeeds: with the file absent, the next run treats the dataset
-    as unavailable and builds the leaderboard and reports from the others.
+    as unavailable and builds the leaderboard and reports from the others. The log shows the file's
+    size, a progress line every ``progress_seconds`` (bytes so far, percentage, speed, time left)
+    and how long the fetch took.
     """
     lock = f"{data_out}.lock.json"
     failed = Path(f"{data_out}.failed.json")  # dlwf.plan.layout.failure_marker
     source = download.choose_source(url, mirror, dataset, filename)
     try:
         record = download.update(
-            source, data_out, md5, lock, canonical_url=url, attempts=attempts, backoff=backoff, timeout=timeout
+            source, data_out, md5, lock, canonical_url=url, attempts=attempts, backoff=backoff, timeout=timeout,
+            progress_seconds=progress_seconds,
         )
     except Exception as exc:
         write_json({"dataset": dataset, "file": filename, "source": str(source), "error": str(exc),

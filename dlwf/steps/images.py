@@ -82,20 +82,26 @@ def _save_test_outputs(prepared_dir: str, n_classes: int, model_out: str, output
 
 
 def train(experiment: str, settings: dict, prepared_dir: str, model_out: str, history_out: str, outputs_out: str,
-          environment_out: str | None = None) -> pd.DataFrame:
+          environment_out: str | None = None, tensorboard_dir: str | None = None, backup=None) -> pd.DataFrame:
     """Build, train and save one image model (model.keras, history.csv, train_environment.json) and its
-    outputs on the validation images (outputs.npz, so that the evaluation needs no TensorFlow)."""
+    outputs on the validation images (outputs.npz, so that the evaluation needs no TensorFlow).
+
+    ``tensorboard_dir``: TensorBoard logs (``training.tensorboard: true``). ``backup``: the job's
+    :class:`dlwf.nn.resume.Job` (resume an interrupted run; removed once every output is written)."""
     from dlwf.nn import training
     from dlwf.nn.model_io import save_model
 
     classes, (x, y), validation = load_data(prepared_dir, settings["training"]["validation"] == "test")
-    model, history = training.train(settings, x, y, classes["n_classes"], validation,
-                                    where=f"experiments.{experiment}.model")
+    model, history = training.train(settings, x, y, classes["n_classes"], validation, tensorboard_dir=tensorboard_dir,
+                                    where=f"experiments.{experiment}.model", backup=backup,
+                                    what=f"{settings['dataset']}/{experiment}")
     save_model(model, model_out)
     write_csv(history, history_out)
     _save_test_outputs(prepared_dir, classes["n_classes"], model_out, outputs_out)
     if environment_out:
-        common.write_environment(environment_out)
+        common.write_environment(environment_out, backup.record() if backup else None)
+    if backup is not None:
+        backup.finish()
     return history
 
 
@@ -162,16 +168,22 @@ def aggregate_sweep(experiment: str, settings: dict, metrics_files: list[str], h
     return table
 
 
-def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, model_out: str, history_out: str,
-         trials_out: str, trials_history_out: str, outputs_out: str, environment_out: str | None = None
-         ) -> pd.DataFrame:
-    """Run the keras-tuner grid search; write every trial, the best model (best epoch) and its history."""
+def tune(experiment: str, settings: dict, prepared_dir: str, backup, model_out: str, history_out: str,
+         trials_out: str, trials_history_out: str, outputs_out: str, environment_out: str | None = None,
+         tensorboard_dir: str | None = None) -> pd.DataFrame:
+    """Run the keras-tuner grid search; write every trial, the best model (best epoch) and its history.
+
+    ``backup`` (:class:`dlwf.nn.resume.Job`) holds keras-tuner's project directory and each trial's
+    backup: an interrupted search resumes (finished trials are not run again, the interrupted one
+    goes on after its last backed-up epoch); it is removed once every output is written.
+    ``tensorboard_dir``: TensorBoard logs, one subdirectory per trial."""
     from dlwf.nn import tuning
     from dlwf.nn.model_io import save_model
 
     classes, (x, y), validation = load_data(prepared_dir, with_validation=True)
     model, history, trials, histories = tuning.search(
-        settings, x, y, validation, classes["n_classes"], tuner_dir, where=f"experiments.{experiment}"
+        settings, x, y, validation, classes["n_classes"], backup, where=f"experiments.{experiment}",
+        tensorboard_dir=tensorboard_dir, what=f"{settings['dataset']}/{experiment}",
     )
     save_model(model, model_out)
     write_csv(history, history_out)
@@ -179,8 +191,9 @@ def tune(experiment: str, settings: dict, prepared_dir: str, tuner_dir: str, mod
     write_csv(histories, trials_history_out)
     _save_test_outputs(prepared_dir, classes["n_classes"], model_out, outputs_out)
     if environment_out:
-        common.write_environment(environment_out)
+        common.write_environment(environment_out, backup.record())
     print(trials.to_string(index=False))
+    backup.finish()
     return trials
 
 

@@ -38,12 +38,15 @@ def train(
     validation_csv: str | None = None,
     tensorboard_dir: str | None = None,
     environment_out: str | None = None,
+    backup=None,
 ) -> pd.DataFrame:
     """Build, train and save the experiment's model (model.keras, history.csv); return the history.
 
     The saved model, reloaded in safe mode, then predicts every split (outputs.npz), so that the
     evaluation needs no TensorFlow (one TensorFlow start per experiment, not two).
     ``environment_out``: where to record the job's environment (device, GPUs; train_environment.json).
+    ``backup``: the job's :class:`dlwf.nn.resume.Job`: training resumes an interrupted run of this
+    job and the backup is removed once every output is written.
     """
     from dlwf.nn import training
     from dlwf.nn.model_io import save_model
@@ -54,16 +57,18 @@ def train(
     model, history = training.train(
         settings, x_train, y_train, n_outputs=y_train.shape[1], validation=validation,
         tensorboard_dir=tensorboard_dir, where=f"experiments.{experiment}.model",
-        vocabularies=columns["vocabularies"] or None,
+        vocabularies=columns["vocabularies"] or None, backup=backup, what=f"{settings['dataset']}/{experiment}",
     )
     save_model(model, model_out)
     write_csv(history, history_out)
     if environment_out:
-        common.write_environment(environment_out)
+        common.write_environment(environment_out, backup.record() if backup else None)
     splits = {"train": x_train, "test": load_xy(test_csv, columns)[0]}
     if validation is not None:
         splits["validation"] = validation[0]
     common.save_outputs(model_out, splits, outputs_out)
+    if backup is not None:
+        backup.finish()
     return history
 
 

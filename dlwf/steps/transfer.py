@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from dlwf.core import runtime
 from dlwf.core.base_model import base_id, describe_weights, weights_path
 from dlwf.core.errors import TrainingError, WorkflowInputError
 from dlwf.core.fileio import md5sum, read_json_checked, save_npy, write_csv, write_json
@@ -44,12 +45,17 @@ BASE_JSON_KEYS = ("base_id", "config", "weights", "pretrained", "weights_md5", "
 
 
 def features(config: dict, prepared_dir: str, extractor_out: str, features_out: dict[str, str], base_json_out: str,
-             where: str = "base_model") -> dict:
+             where: str = "base_model", backup=None) -> dict:
     """Run the frozen base once over the train and test images; save the extractor, features and base.json.
 
     ``config`` is the base_model block (defaults filled in); ``where`` names it in errors.
+    ``backup`` (:class:`dlwf.nn.resume.Job`): the pass keeps its rows in chunks there, an interrupted
+    pass resumes after them (with the same batches, so the features are identical), and the backup
+    is removed once every output is written.
     """
     classes = read_classes(prepared_dir)
+    notes: list[str] = []  # printed after the summary line, which comes first
+    resuming = backup.open(log=notes.append) if backup is not None else False
     extractor = transfer_base.build_extractor(config, tuple(classes["image_shape"]), where)
     path = weights_path(config)
     environment = common.environment()
@@ -68,28 +74,45 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
         "forward_pass_s": {},
         "n_images": {},
     }
-    print(f"base {config['name']}: {record['weights']}; {record['n_parameters']} parameters, "
-          f"features of size {record['feature_dim']}", flush=True)
+    counts = {part: int(classes["counts"][part]) for part in features_out} if "counts" in classes else {}
+    images = ", ".join(f"{part} {n}" for part, n in counts.items())
+    enabled = backup is not None and backup.enabled
+    line = (f"FEATURES of base {record['base_id']} ({config['name']}, {record['weights']}): images {images} of "
+            f"{tuple(classes['image_shape'])} -> {config['input_size']}x{config['input_size']} -> features of size "
+            f"{record['feature_dim']}; {record['n_parameters']:,} parameters (frozen); batches of "
+            f"{transfer_base.BATCH_SIZE}; on {record['device']}; "
+            + ("resuming from the backup" if resuming else "from the first image")
+            + (f"; backup {backup.directory}" if enabled else "; no backup (resume.enabled: false)"))
+    runtime.print_summary(line, notes)
     for part, dest in features_out.items():
         pixels, _ = load_split(prepared_dir, part, classes["n_classes"])
         size = config["input_size"]
         print(f"{part}: {len(pixels)} images of {pixels.shape[1:]} -> {size}x{size}", flush=True)
         start = time.perf_counter()
-        values = transfer_base.extract_features(extractor, pixels, progress_every=10)
+        values = transfer_base.extract_features(extractor, pixels, progress_every=10,
+                                                backup=backup.chunks(part) if backup is not None else None)
         record["forward_pass_s"][part] = round(time.perf_counter() - start, 3)
         record["n_images"][part] = int(len(pixels))
         if not np.all(np.isfinite(values)):
             raise TrainingError(f"the base produced non-finite features for the {part} images; check the weights")
         save_npy(values, dest)
     save_model(extractor, extractor_out)
+    if resuming:
+        record["resumed"] = True  # forward_pass_s then counts the images of this run only
     write_json(record, base_json_out)
     print(f"forward passes (s): {record['forward_pass_s']} on {record['device']}")
+    if backup is not None:
+        backup.finish()
     return record
 
 
 def train_head(experiment: str, settings: dict, prepared_dir: str, train_features: str, test_features: str,
-               head_out: str, history_out: str, environment_out: str | None = None) -> pd.DataFrame:
-    """Train the experiment's head on cached features (validation: the test features); save head + history."""
+               head_out: str, history_out: str, environment_out: str | None = None, tensorboard_dir: str | None = None,
+               backup=None) -> pd.DataFrame:
+    """Train the experiment's head on cached features (validation: the test features); save head + history.
+
+    ``tensorboard_dir``: TensorBoard logs; ``backup``: the job's :class:`dlwf.nn.resume.Job` (resume an
+    interrupted run; removed once every output is written)."""
     from dlwf.nn import training
 
     classes = read_classes(prepared_dir)
@@ -99,11 +122,14 @@ def train_head(experiment: str, settings: dict, prepared_dir: str, train_feature
     x_test = load_features(test_features, len(y_test))
     validation = (x_test, y_test) if settings["training"]["validation"] else None
     head, history = training.train(settings, x_train, y_train, classes["n_classes"], validation,
-                                   where=f"experiments.{experiment}.model")
+                                   tensorboard_dir=tensorboard_dir, where=f"experiments.{experiment}.model",
+                                   backup=backup, what=f"{settings['dataset']}/{experiment} (head on cached features)")
     save_model(head, head_out)
     write_csv(history, history_out)
     if environment_out:
-        common.write_environment(environment_out)
+        common.write_environment(environment_out, backup.record() if backup else None)
+    if backup is not None:
+        backup.finish()
     return history
 
 

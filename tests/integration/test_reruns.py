@@ -141,6 +141,23 @@ def test_gpu_and_container_settings_rerun_nothing(state):
     assert dry_run(workdir, edited) == {}
 
 
+def test_resume_and_progress_settings_rerun_nothing(state):
+    """How jobs back up and show their progress changes no result (issue 17: config keys resume and
+    download.progress_seconds are not params), and a backup directory left beside the results
+    (results/<dataset>/<experiment>/.backup/, never an output) plans nothing either."""
+    workdir, overlay, _ = state
+    edited = {**yaml.safe_load(yaml.safe_dump(overlay)), "resume": {"enabled": False, "every_seconds": 0},
+              "download": {"progress_seconds": 0.5}}
+    assert dry_run(workdir, edited) == {}
+    leftover = workdir / "results" / "penguins" / "dense10" / ".backup"
+    leftover.mkdir()
+    (leftover / "fingerprint.json").write_text("{}")
+    try:
+        assert dry_run(workdir, overlay, "base.yaml") == {}
+    finally:
+        shutil.rmtree(leftover)
+
+
 def test_the_first_fetch_records_the_md5_of_a_file_without_one(state):
     workdir, _, _ = state
     lock = json.loads((workdir / "resources" / "weather" / f"{WEATHER}.lock.json").read_text())

@@ -307,3 +307,43 @@ def test_cpu_profile_drops_the_gpu_requests(runs):
             assert re.search(r"\bgpu=0\b", block), block
             checked += 1
     assert checked
+
+
+SLOW_EPOCHS = 4000  # about 3 minutes of training on 1 CPU: longer than the first attempt's limit
+
+
+def test_a_job_killed_at_its_time_limit_resumes_in_its_next_attempt(cluster, slurm_python, tmp_path):
+    """Issue 17: the profile's retries with a growing runtime. The first attempt of a long training job
+    gets 1 minute, so SLURM kills it (TIMEOUT); Snakemake submits it again with more time, and the
+    second attempt resumes from the first one's backup instead of starting at epoch 1."""
+    default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    workdir = copy_workflow(tmp_path / "wf")
+    overlay = write_config(workdir, "slow.yaml", {
+        "datasets": {d: {"enabled": d == "penguins"} for d in default["datasets"]},
+        "resume": {"every_seconds": 1},
+        "experiments": {
+            **{e: {"enabled": False} for e in default["experiments"]},
+            "slow": {"dataset": "penguins", "seed": 2, "model": {"builder": "dense", "args": {"hidden_units": [10]}},
+                     "training": {"epochs": SLOW_EPOCHS, "validation": "test"}},
+        },
+    })
+    target = "results/penguins/slow/model.keras"
+    proc = timed([slurm_python, "-m", "snakemake", target, "--profile", "profiles/slurm", "--configfile", overlay,
+                  "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
+                  "--slurm-no-account", "--jobs", "2", "--retries", "1",
+                  "--set-resources", "train_tabular:runtime=1 if attempt == 1 else 15"], workdir, 1500)
+    assert proc.returncode == 0, output_of(proc)
+    training = [job for job in slurm_jobs(workdir) if job["rule"] == "train_tabular"]
+    assert sorted(job["state"] for job in training) == ["COMPLETED", "TIMEOUT"], training
+    limits = sorted(re.search(r"\bTimeLimit=(\S+)", job["scontrol"]).group(1) for job in training)
+    assert limits == ["00:01:00", "00:15:00"], limits  # the runtime grew with the attempt
+    log = (workdir / "logs/penguins/slow/train.log").read_text()
+    match = re.search(r"resumed from the backup in results/penguins/slow/\.backup: epochs 1-(\d+) were done", log)
+    assert match, log[-3000:]
+    done = int(match.group(1))
+    assert 0 < done < SLOW_EPOCHS
+    history = pd.read_csv(workdir / "results/penguins/slow/history.csv")
+    assert list(history["epoch"]) == list(range(1, SLOW_EPOCHS + 1))
+    environment = json.loads((workdir / "results/penguins/slow/train_environment.json").read_text())
+    assert environment["resumed"] == [{"after_epoch": done}]
+    assert not (workdir / "results/penguins/slow/.backup").exists()

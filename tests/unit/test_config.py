@@ -112,3 +112,19 @@ def test_offline_overlay_plans_every_lesson_experiment(workflow_dir, shared_data
     assert jobs["train_image_classifier"] == 5 + 6  # the sweep's 6 points train like any image model
     assert jobs["tune_image_classifier"] == 2 and jobs["features"] == 1
     assert jobs["report_dataset"] == 3 and jobs["leaderboard"] == 1
+
+
+def test_tensorboard_is_a_declared_output_of_every_training_kind(workflow_dir, shared_data):
+    """Issue 17: `training.tensorboard: true` works for CNNs, sweep points, tuners and transfer heads
+    (it used to be accepted and ignored): each trains through the rule variant that declares it."""
+    from tests.workflow import planned_jobs
+
+    on = {"training": {"tensorboard": True}}
+    overlay = write_config(workflow_dir, "tensorboard.yaml", {"experiments": {
+        name: on for name in ("cnn_pool", "dropout_sweep", "tuning", "transfer", "dense10")}})
+    jobs = planned_jobs(workflow_dir, "--configfile", "config/offline.yaml", "--configfile", str(overlay))
+    assert jobs["train_image_classifier_tensorboard"] == 1 + 6  # cnn_pool and the sweep's six points
+    assert jobs["train_image_classifier"] == 4
+    assert jobs["tune_image_classifier_tensorboard"] == 1 and jobs["tune_image_classifier"] == 1
+    assert jobs["train_transfer_head_tensorboard"] == 1 and "train_transfer_head" not in jobs
+    assert jobs["train_tabular_tensorboard"] == 6 + 1 and jobs["train_tabular"] == 1

@@ -13,6 +13,7 @@ from dlwf.data import download
 
 PAYLOAD = b"date,value\n2000-01-01,1\n"
 PAYLOAD_MD5 = hashlib.md5(PAYLOAD).hexdigest()
+BIG = bytes(range(256)) * 12_000  # 3.07 MB: three chunks and a bit
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -24,11 +25,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.hits[self.path] = self.hits.get(self.path, 0) + 1
         codes = self.script.get(self.path, [200])
         code = codes[min(self.hits[self.path], len(codes)) - 1]
+        payload = BIG if self.path.startswith("/big") else PAYLOAD
         if code == 200:
             self.send_response(200)
-            self.send_header("Content-Length", str(len(PAYLOAD)))
+            self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
-            self.wfile.write(PAYLOAD)
+            self.wfile.write(payload)
         else:
             self.send_error(code)
 
@@ -161,3 +163,32 @@ def test_mirror_replaces_remote_urls_only(tmp_path):
     assert download.choose_source(remote, None, "weather", "w.csv") == remote
     for local in ("package://palmerpenguins/data/penguins.csv", "file:///data/w.csv", "/data/w.csv"):
         assert download.choose_source(local, tmp_path, "weather", "w.csv") == local
+
+
+def test_a_long_download_logs_its_size_and_progress(server, tmp_path):
+    """Issue 17: a person watching the log (tail -f logs/download/...) sees the size, how far it is,
+    how fast it goes and how long the rest may take, and the time it took."""
+    base, _ = server
+    lines = []
+    record = download.fetch(f"{base}/big.npy", tmp_path / "big.npy", md5=hashlib.md5(BIG).hexdigest(),
+                            log=lines.append, progress_seconds=0)
+    assert record["bytes"] == len(BIG) == 3_072_000
+    assert lines[0] == f"downloading {base}/big.npy (3.07 MB)"
+    progress = [line for line in lines if line.startswith("  big.npy: ")]
+    assert progress[0].startswith("  big.npy: 1.05 MB of 3.07 MB (34%), ") and "/s, about " in progress[0]
+    assert progress[-1].startswith("  big.npy: 3.07 MB of 3.07 MB (100%)")
+    assert lines[-1].startswith("downloaded 3.07 MB in ")
+
+
+def test_a_local_copy_logs_its_size_too(tmp_path):
+    source = tmp_path / "source.bin"
+    source.write_bytes(BIG)
+    lines = []
+    download.fetch(str(source), tmp_path / "copy.bin", log=lines.append, progress_seconds=3600)
+    assert lines == [f"copying {source} (3.07 MB)"]  # no progress line within the hour
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1_500, "1.5 kB"), (48_200_000, "48.2 MB"),
+                                     (1_310_000_000, "1.31 GB"), (None, "unknown size")])
+def test_sizes_read_as_a_person_reads_them(n, text):
+    assert download.size_text(n) == text

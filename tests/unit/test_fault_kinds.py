@@ -830,9 +830,6 @@ def test_scripts_name_a_full_disk_or_exhausted_memory_met_outside_the_package(tm
         (experiment("transfer", base_model={"name": "MobileNet", "alpha": 0.3}),
          "config key experiments.transfer.base_model.alpha: Keras has ImageNet weights of MobileNet for alpha "
          "[0.25, 0.5, 0.75, 1.0] only, not 0.3"),
-        (experiment("cnn_pool", training={"tensorboard": True}),
-         "config key experiments.cnn_pool.training.tensorboard: TensorBoard logs are written for table and weather "
-         "experiments only"),
         (experiment("dense10", training={"tensorboard_histograms": 1}),
          "config key experiments.dense10.training.tensorboard_histograms: needs tensorboard: true"),
         (experiment("dense10", seed=2**32),

@@ -75,6 +75,27 @@ def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     assert "results/dollar_street/dropout_sweep/dropout_0.2/metrics.json" in p.metrics_files()
 
 
+def test_every_training_kind_gets_tensorboard_logs_and_a_backup_beside_its_outputs(config):
+    """Issue 17: tensorboard/ is an output of CNNs, grid points, tuners and transfer heads too; the
+    backup directory is next to the outputs, where the scripts find it (dlwf.core.fileio.backup_dir)."""
+    from dlwf.core import fileio
+
+    for name in ("cnn_pool", "dropout_sweep", "tuning", "transfer"):
+        config["experiments"][name]["training"]["tensorboard"] = True
+    p = load(config)
+    targets = set(p.targets())
+    for experiment in ("cnn_pool", "dropout_sweep/dropout_0.2", "dropout_sweep/dropout_0.95", "tuning", "transfer"):
+        assert f"results/dollar_street/{experiment}/tensorboard" in targets, experiment
+    assert "results/dollar_street/dropout_sweep/tensorboard" not in targets  # the grid itself trains nothing
+    assert "results/dollar_street/cnn_small/tensorboard" not in targets
+    assert layout.backup_dir("penguins", "dense10") == "results/penguins/dense10/.backup"
+    assert layout.backup_dir("dollar_street", "dropout_sweep/dropout_0.2") == fileio.backup_dir(
+        layout.experiment_dir(p.experiments["dropout_sweep/dropout_0.2"]))
+    base = layout.transfer_base_id(p.experiments["transfer"])
+    assert layout.features_backup_dir("dollar_street", base) == f"results/dollar_street/features/{base}/.backup"
+    assert not [t for t in targets if ".backup" in t]
+
+
 def test_report_parameters_name_only_the_datasets_own_result_files(config):
     p = load(config)
     parameters = p.report_parameters("weather")

@@ -86,30 +86,70 @@ def load_profile(path):
     return profile
 
 
+TRAINING_RULES = {
+    "train_tabular", "train_tabular_tensorboard", "train_image_classifier", "train_image_classifier_tensorboard",
+    "tune_image_classifier", "tune_image_classifier_tensorboard", "features", "train_transfer_head",
+    "train_transfer_head_tensorboard",
+}
+
+
+def runtime_minutes(expression, attempt: int) -> int:
+    """A profile's runtime as Snakemake evaluates it for the ``attempt``-th submission of a job."""
+    from snakemake.resources import Resource
+
+    value = Resource.cli_evaluator("runtime", str(expression), wildcards={}, input=[], attempt=attempt,
+                                   async_run=None)
+    assert isinstance(value, int), (expression, value)
+    return value
+
+
 def test_slurm_profile():
     profile = load_profile(SLURM_PROFILE)
     assert profile["executor"] == "slurm"
     assert profile["jobs"] >= 1 and profile["latency-wait"] >= 5
     resources = profile["default-resources"]
-    assert resources["mem_mb"] > 0 and resources["runtime"] > 0
+    assert resources["mem_mb"] > 0 and runtime_minutes(resources["runtime"], 1) > 0
     # partition and account are the user's to set: the file only shows them in comments
     assert "slurm_partition" not in resources and "slurm_account" not in resources
     text = SLURM_PROFILE.read_text()
     assert "# slurm_partition:" in text and "# slurm_account:" in text and "gpu_model" in text
 
 
+@pytest.mark.parametrize("path", [SLURM_PROFILE, CPU_PROFILE])
+def test_a_job_killed_at_its_time_limit_is_submitted_again_with_more_time(rules, path):
+    """Issue 17: retries with a growing runtime; every training rule has a runtime of its own that
+    fits the lesson's jobs on one CPU node (README, "Long runs: resume and watch")."""
+    profile = load_profile(path)
+    assert profile["retries"] >= 1 and profile["rerun-incomplete"] is True
+    overrides = profile["set-resources"]
+    assert TRAINING_RULES <= set(rules), sorted(TRAINING_RULES - set(rules))
+    assert TRAINING_RULES <= set(overrides), f"{path}: no runtime for {sorted(TRAINING_RULES - set(overrides))}"
+    expressions = {"default": profile["default-resources"]["runtime"]}
+    expressions.update({rule: spec["runtime"] for rule, spec in overrides.items() if "runtime" in spec})
+    for rule, expression in expressions.items():
+        minutes = [runtime_minutes(expression, attempt) for attempt in range(1, profile["retries"] + 2)]
+        assert all(a < b for a, b in zip(minutes, minutes[1:], strict=False)), (rule, minutes)
+        assert minutes[0] >= 15, (rule, minutes)  # the lesson's jobs take 1-8 minutes on 2 cores
+    # the longest of the lesson's jobs (a keras-tuner search, the feature pass) get the most time
+    first = {rule: runtime_minutes(e, 1) for rule, e in expressions.items()}
+    assert first["tune_image_classifier"] >= first["train_image_classifier"] >= first["train_tabular"]
+    assert first["features"] >= first["default"]
+
+
 def test_cpu_profile_drops_every_gpu_request(rules):
-    """profiles/slurm-cpu = profiles/slurm + `set-resources: {RULE: {gpu: 0}}` for each GPU rule."""
+    """profiles/slurm-cpu = profiles/slurm + `gpu: 0` in the set-resources entry of each GPU rule."""
     gpu_profile = load_profile(SLURM_PROFILE)
     cpu_profile = load_profile(CPU_PROFILE)
     overrides = cpu_profile.pop("set-resources")
-    gpu_profile.pop("set-resources", None)
+    gpu_overrides = gpu_profile.pop("set-resources")
     assert cpu_profile == gpu_profile, "profiles/slurm-cpu must equal profiles/slurm apart from set-resources"
     dropped = {name for name, resources in overrides.items() if resources.get("gpu") == 0}
     assert dropped == gpu_rules(rules), (
         f"profiles/slurm-cpu: set gpu: 0 for {sorted(gpu_rules(rules) - dropped)}; "
         f"not GPU rules: {sorted(dropped - gpu_rules(rules))}"
     )
+    without_gpu = {name: {k: v for k, v in spec.items() if k != "gpu"} for name, spec in overrides.items()}
+    assert without_gpu == gpu_overrides, "the two profiles' runtimes must be the same"
     assert set(overrides) <= set(rules), f"unknown rules in set-resources: {sorted(set(overrides) - set(rules))}"
 
 

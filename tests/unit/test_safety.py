@@ -242,12 +242,24 @@ def test_per_experiment_jobs_write_only_inside_their_own_paths(parsed_rules):
     assert any(re.fullmatch(r"results/\{dataset[^}]*\}/\{experiment[^}]*\}/tensorboard", d) for d in directories)
 
 
+def test_no_rule_declares_a_backup_as_output(parsed_rules):
+    """Snakemake deletes the outputs of a killed job before running it again; a job's backup
+    (results/.../.backup/, keras-tuner's project inside it) must survive that to be resumed."""
+    outputs = [(name, p) for name, rule in parsed_rules.items() for p, _ in rule["outputs"]]
+    assert not [o for o in outputs if ".backup" in o[1] or o[1].endswith("/tuner")], outputs
+
+
 def test_training_scripts_take_their_directories_from_the_rules_outputs():
-    """TensorBoard and tuner directories come from snakemake.output, never from a fixed path."""
-    train = (REPO / "scripts" / "train_tabular.py").read_text()
-    assert 'tensorboard_dir=out.get("tensorboard")' in train and "i, out = snakemake.input, snakemake.output" in train
-    tune = (REPO / "scripts" / "tune_image_classifier.py").read_text()
-    assert "out.tuner, out.model" in tune and "out = snakemake.output" in tune
+    """TensorBoard and backup directories (keras-tuner's included) come from snakemake.output, never
+    from a fixed path: the backup lies next to the job's outputs (dlwf.core.fileio.backup_dir)."""
+    for script, output in (("train_tabular", "out.history"), ("train_image_classifier", "out.history"),
+                           ("tune_image_classifier", "out.history"), ("train_transfer_head", "out.history"),
+                           ("extract_features", "out.base")):
+        text = (REPO / "scripts" / f"{script}.py").read_text()
+        assert f"backup(snakemake, backup_dir(Path({output}).parent)" in text, script
+        assert "snakemake.output" in text, script
+        if script != "extract_features":
+            assert 'tensorboard_dir=out.get("tensorboard")' in text, script
     for path in PYTHON_FILES:
         text = path.read_text()
         code = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(("#", '"', "``")))

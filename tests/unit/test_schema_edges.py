@@ -99,6 +99,11 @@ EDGES: dict[str, list[Edge]] = {
     "download.attempts": [R("download.attempts", 0, "less than the minimum of 1"), OK("download.attempts", 1)],
     "download.backoff": [R("download.backoff", -1, "less than the minimum of 0"), OK("download.backoff", 0)],
     "download.timeout": [R("download.timeout", 0, "less than or equal to the minimum of 0")],
+    "download.progress_seconds": [R("download.progress_seconds", -1, "less than the minimum of 0"),
+                                  OK("download.progress_seconds", 0)],
+    "resume.enabled": [R("resume.enabled", "no", "wrong type"), OK("resume.enabled", False)],
+    "resume.every_seconds": [R("resume.every_seconds", -1, "less than the minimum of 0"),
+                             OK("resume.every_seconds", 0)],
     "container": [R("container", "", "should be non-empty"), OK("container", "docker://registry.example/dlwf:1")],
     "require_gpu": [R("require_gpu", "yes", "wrong type"), OK("require_gpu", True)],
     "experiments.*.episode": [R(f"{D10}.episode", 9, "is not one of"), OK(f"{D10}.episode", None)],
@@ -285,7 +290,7 @@ EDGES: dict[str, list[Edge]] = {
     "experiments.*.training.early_stopping.restore_best_weights": [
         OK(f"{ES}.training.early_stopping.restore_best_weights", True, "weather")],
     "experiments.*.training.tensorboard": [OK(f"{D10}.training.tensorboard", True, "table"),
-                                           R(f"{CNN}.training.tensorboard", True, "table and weather experiments")],
+                                           OK(f"{CNN}.training.tensorboard", True, "images")],
     "experiments.*.training.tensorboard_histograms": [
         R(f"{D10}.training.tensorboard_histograms", -1, "less than the minimum of 0"),
         R(f"{D10}.training.tensorboard_histograms", 1, "needs tensorboard: true")],
@@ -492,7 +497,8 @@ def run_images(p, edge: Edge, name: str = "cnn_pool") -> None:
     prepared = prepare_images(p)
     settings = one_epoch(p.settings(name), edge)
     out = f"results/dollar_street/{name}"
-    image_steps.train(name, settings, prepared, f"{out}/model.keras", f"{out}/history.csv", f"{out}/outputs.npz")
+    image_steps.train(name, settings, prepared, f"{out}/model.keras", f"{out}/history.csv", f"{out}/outputs.npz",
+                      tensorboard_dir=f"{out}/tensorboard" if settings["training"]["tensorboard"] else None)
     image_steps.evaluate(name, settings, f"{out}/model.keras", f"{out}/outputs.npz", f"{out}/history.csv", prepared,
                          p.raw_files("dollar_street"), f"{out}/metrics.json", f"{out}/predictions.csv",
                          f"{out}/confusion.csv")
@@ -513,12 +519,14 @@ def run_image_folder(p, edge: Edge) -> None:
 
 
 def run_tuner(p, edge: Edge) -> None:
+    from dlwf.nn import resume
     from dlwf.steps import images as image_steps
 
     prepared = prepare_images(p)
     settings = one_epoch(p.settings("tuning"), edge)
     out = "results/dollar_street/tuning"
-    image_steps.tune("tuning", settings, prepared, f"{out}/tuner", f"{out}/model.keras", f"{out}/history.csv",
+    backup = resume.Job(Path(out) / ".backup", {"edge": edge.key, "value": repr(edge.value)})
+    image_steps.tune("tuning", settings, prepared, backup, f"{out}/model.keras", f"{out}/history.csv",
                      f"{out}/trials.csv", f"{out}/trials_history.csv", f"{out}/outputs.npz")
 
 
