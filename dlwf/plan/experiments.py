@@ -177,9 +177,11 @@ def point_names(grid: dict[str, list]) -> list[tuple[str, dict]]:
 
     A name is '<last part of the path>_<value>' per setting, joined by '__' (dropout_0.2, or
     hidden_units_16-8__learning_rate_0.01); a name that would be unreadable or clash is 'point_<n>'.
+    The paths are taken in sorted order, so names (the points' directories) and the order of the
+    points do not depend on the order the grid's keys are written in (an overlay may reorder them).
     """
-    paths = list(grid)
-    points = [dict(zip(paths, values, strict=True)) for values in itertools.product(*grid.values())]
+    paths = sorted(grid)
+    points = [dict(zip(paths, values, strict=True)) for values in itertools.product(*(grid[p] for p in paths))]
     names = []
     for values in points:
         name = "__".join(f"{path.rsplit('.', 1)[-1]}_{_text(v)}" for path, v in values.items())

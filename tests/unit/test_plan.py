@@ -336,6 +336,21 @@ def test_the_order_of_keys_in_the_config_changes_nothing(config):
     assert after.targets() == before.targets() and list(after.experiments) == sorted(after.experiments)
 
 
+def test_a_grid_written_in_another_key_order_names_and_orders_its_points_the_same(config):
+    """Point names are directories: reordering a grid's keys (an overlay may) must rename nothing."""
+    grid = {"training.learning_rate": [0.001, 0.01], "model.args.hidden_units": [[8], [16, 8]], "seed": [1, 2]}
+    config["experiments"]["dense10"]["grid"] = grid
+    before = load(config)
+    config["experiments"]["dense10"]["grid"] = dict(reversed(list(grid.items())))
+    after = load(config)
+    points = [e.id for e in before.grid_points("dense10")]  # in the grid's order
+    assert points == [e.id for e in after.grid_points("dense10")]
+    assert points[0] == "dense10/hidden_units_8__seed_1__learning_rate_0.001" and len(points) == 8
+    assert "dense10/hidden_units_16-8__seed_2__learning_rate_0.01" in points
+    assert repr(after.grid_points_table("dense10")) == repr(before.grid_points_table("dense10"))
+    assert after.settings("dense10/hidden_units_8__seed_1__learning_rate_0.001")["training"]["learning_rate"] == 0.001
+
+
 # ------------------------------------------------------------------ your own data (kinds table and image_folder)
 
 
