@@ -18,7 +18,7 @@ Writes scale.csv and SCALE.md into --out (default benchmarks/results/).
 
 Example:
   .venv/bin/python benchmarks/scale.py --mirror ../shared/data            # 1-3, about 5 minutes
-  .venv/bin/python benchmarks/scale.py --mirror ../shared/data --lesson   # and the lesson (~25 min)
+  .venv/bin/python benchmarks/scale.py --mirror ../shared/data --lesson   # and the lesson (~10 min more)
 """
 
 from __future__ import annotations
@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--mirror", help="mirror directory (MIRROR/<dataset>/<file>), e.g. ../shared/data")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--repeats", type=int, default=5, help="dry runs of each config (the best counts)")
-    parser.add_argument("--lesson", action="store_true", help="also time the whole offline lesson (about 25 min)")
+    parser.add_argument("--lesson", action="store_true", help="also time the whole offline lesson (~10 min)")
     parser.add_argument("--skip-grid", action="store_true", help="skip the grid-point measurement")
     parser.add_argument("--scratch", type=Path, help="where the workflow copies go (default: beside the repo)")
     parser.add_argument("--keep", action="store_true", help="keep the workflow copies afterwards")
