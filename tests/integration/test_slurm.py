@@ -309,7 +309,7 @@ def test_cpu_profile_drops_the_gpu_requests(runs):
     assert checked
 
 
-SLOW_EPOCHS = 4000  # about 3 minutes of training on 1 CPU: longer than the first attempt's limit
+SLOW_EPOCHS = 2500  # about 2 minutes of training on 1 CPU: longer than the first attempt's limit
 
 
 def test_a_job_killed_at_its_time_limit_resumes_in_its_next_attempt(cluster, slurm_python, tmp_path):
