@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import os
 import re
 import shutil
@@ -94,16 +95,30 @@ def experiment_settings(name: str, overlay: dict | None = None) -> dict:
 
     config = default_config()
     spec = config["experiments"].setdefault(name, {})
-    _merge(spec, overlay or {})
+    merge(spec, overlay or {})
     return plan.load(config).experiments[name].settings()
 
 
-def _merge(base: dict, overlay: dict) -> None:
+def merge(base: dict, overlay: dict) -> None:
+    """Merge ``overlay`` into ``base`` key by key, as Snakemake merges a --configfile (values copied)."""
     for key, value in overlay.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
+            merge(base[key], value)
         else:
-            base[key] = value
+            base[key] = copy.deepcopy(value)
+
+
+def processes_in(workdir: Path) -> list[int]:
+    """Ids of the processes whose working directory is ``workdir`` (Linux /proc)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.readlink(entry / "cwd") == str(workdir):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
 
 
 SLURM_PROFILE = REPO / "profiles" / "slurm" / "config.yaml"

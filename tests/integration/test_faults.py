@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.workflow import REPO, copy_workflow, planned_jobs, snakemake, write_config
+from tests.workflow import REPO, copy_workflow, planned_jobs, processes_in, snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -143,19 +143,6 @@ def test_corrupt_model_file_fails_evaluation_naming_it(workdir):
 
 
 # ------------------------------------------------------------------ a training job killed midway
-
-
-def processes_in(workdir: Path) -> list[int]:
-    """Ids of the processes whose working directory is ``workdir``."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.readlink(entry / "cwd") == str(workdir):
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
 
 
 def test_killed_training_leaves_nothing_taken_as_done_and_reruns_cleanly(workdir):

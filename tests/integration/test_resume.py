@@ -26,7 +26,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from tests.workflow import REPO, copy_workflow, planned_jobs, snakemake, write_config
+from tests.workflow import REPO, copy_workflow, planned_jobs, processes_in, snakemake, write_config
 
 pytestmark = pytest.mark.integration
 
@@ -55,18 +55,6 @@ def run(workdir: Path, *args: str, check: bool = True, configfile: str = "resume
 def first_line(log: Path) -> str:
     """The first line of a job's log that is not TensorFlow's own start-up chatter."""
     return next(line for line in log.read_text().splitlines() if line.strip() and not line.startswith(TF_NOISE))
-
-
-def processes_in(workdir: Path) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.readlink(entry / "cwd") == str(workdir):
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
 
 
 def kill_when(workdir: Path, target: str, log: Path, ready, configfile: str = "resume.yaml") -> None:

@@ -9,7 +9,6 @@ these kinds; ``tests/integration/test_cases.py`` runs the shared case files thro
 
 from __future__ import annotations
 
-import copy
 import errno
 import json
 from pathlib import Path
@@ -40,7 +39,7 @@ from dlwf.steps import tables as table_steps  # noqa: E402
 from dlwf.steps import transfer as transfer_steps  # noqa: E402
 from dlwf.steps import weather as weather_steps  # noqa: E402
 from tests.unit.test_bad_inputs import files_in, run_script  # noqa: E402
-from tests.workflow import REPO, default_config  # noqa: E402
+from tests.workflow import REPO, default_config, merge  # noqa: E402
 
 CASES = REPO.parent / "shared" / "cases"
 
@@ -54,14 +53,6 @@ def problems_of(overlay: dict, config_files=()) -> list[str]:
     except plan.PlanError as exc:
         return exc.problems
     return []
-
-
-def merge(base: dict, overlay: dict) -> None:
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
 
 
 def experiment(name: str, **blocks) -> dict:

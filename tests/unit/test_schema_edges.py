@@ -25,7 +25,7 @@ runtime.configure_tensorflow(1)
 from dlwf import plan  # noqa: E402
 from dlwf.core.errors import DownloadError, ResourceError, TrainingError, WorkflowInputError  # noqa: E402
 from dlwf.plan.config import load_schema  # noqa: E402
-from tests.workflow import default_config  # noqa: E402
+from tests.workflow import default_config, merge  # noqa: E402
 
 USER_ERRORS = (WorkflowInputError, TrainingError, DownloadError, ResourceError)
 
@@ -325,14 +325,6 @@ def set_key(config: dict, key: str, value) -> None:
         node[int(last)] = copy.deepcopy(value)
     else:
         node[last] = copy.deepcopy(value)
-
-
-def merge(base: dict, overlay: dict) -> None:
-    for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            merge(base[key], value)
-        else:
-            base[key] = copy.deepcopy(value)
 
 
 def edge_config(root: Path, edge: Edge) -> dict:
