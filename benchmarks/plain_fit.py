@@ -61,16 +61,21 @@ def lesson_transfer_loop(workdir: Path, experiment: str, spec: dict, epochs: int
     os.chdir(workdir)  # local weights paths in the config are relative to the workflow
     extractor = transfer.build_extractor(spec["base_model"], x_train.shape[1:])
     keras.utils.set_random_seed(spec["seed"])
-    head = build_model(spec["model"]["builder"], extractor.output_shape[1:], classes["n_classes"],
-                       spec["model"].get("args"))
+    head = build_model(
+        spec["model"]["builder"], extractor.output_shape[1:], classes["n_classes"], spec["model"].get("args")
+    )
     model = transfer.assemble(extractor, head)
     settings = {**spec["training"], "epochs": epochs, "early_stopping": None}
     training.compile_model(model, settings)
     start = time.perf_counter()
     history = training.fit(model, images.scale(x_train), y_train, settings, (images.scale(x_val), y_val))
     seconds = time.perf_counter() - start
-    return {"experiment": experiment, "lesson_loop_epochs": len(history), "lesson_loop_s": seconds,
-            "lesson_val_accuracy": float(history["val_accuracy"].iloc[-1])}
+    return {
+        "experiment": experiment,
+        "lesson_loop_epochs": len(history),
+        "lesson_loop_s": seconds,
+        "lesson_val_accuracy": float(history["val_accuracy"].iloc[-1]),
+    }
 
 
 def main() -> None:
@@ -79,8 +84,12 @@ def main() -> None:
     parser.add_argument("--experiment", required=True)
     parser.add_argument("--metrics", required=True, type=Path, help="the experiment's metrics.json")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--lesson-transfer-epochs", type=int, default=0,
-                        help="time the lesson's end-to-end transfer loop for this many epochs instead")
+    parser.add_argument(
+        "--lesson-transfer-epochs",
+        type=int,
+        default=0,
+        help="time the lesson's end-to-end transfer loop for this many epochs instead",
+    )
     args = parser.parse_args()
     runtime.configure_tensorflow(args.threads)
     import keras  # noqa: F401  (timed as part of the import)
@@ -101,21 +110,32 @@ def main() -> None:
         from dlwf.steps import images
 
         classes, train, val = images.load_data(
-            str(args.workdir / "results" / spec["dataset"] / "prepared"), spec["training"]["validation"] == "test")
+            str(args.workdir / "results" / spec["dataset"] / "prepared"), spec["training"]["validation"] == "test"
+        )
         model = training.build(spec, train[0].shape[1:], classes["n_classes"])
     training.compile_model(model, spec["training"])
     # same callbacks as the workflow's job, TensorBoard logging included when configured
     with tempfile.TemporaryDirectory() as scratch:
         start = time.perf_counter()
-        history = training.fit(model, train[0], train[1], spec["training"], val,
-                               scratch if spec["training"].get("tensorboard") else None)
+        history = training.fit(
+            model, train[0], train[1], spec["training"], val, scratch if spec["training"].get("tensorboard") else None
+        )
         seconds = time.perf_counter() - start
         model.save(Path(scratch) / "model.keras")
         saved = time.perf_counter()
-    print(json.dumps({"experiment": args.experiment, "fit_seconds": seconds, "epochs": len(history),
-                      "final_loss": float(history["loss"].iloc[-1]),
-                      "import_seconds": imported - STARTED, "load_build_seconds": start - imported,
-                      "save_seconds": saved - start - seconds}))
+    print(
+        json.dumps(
+            {
+                "experiment": args.experiment,
+                "fit_seconds": seconds,
+                "epochs": len(history),
+                "final_loss": float(history["loss"].iloc[-1]),
+                "import_seconds": imported - STARTED,
+                "load_build_seconds": start - imported,
+                "save_seconds": saved - start - seconds,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,13 @@ def snakemake(workdir: Path, *args: str, cores: int = 2) -> float:
     """Run Snakemake in ``workdir``; return its wall seconds (raise on failure)."""
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", str(cores), *args], cwd=workdir,
-                          capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", str(cores), *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"snakemake {' '.join(args)} failed:\n{proc.stderr[-4000:]}")
@@ -69,13 +74,22 @@ def peak_rss(workdir: Path) -> pd.DataFrame:
     rows = []
     for path in sorted((workdir / "benchmarks").rglob("*.tsv")):
         frame = pd.read_csv(path, sep="\t")
-        rows.append({"step": path.stem, "file": str(path.relative_to(workdir)),
-                     "seconds": float(frame["s"].iloc[-1]), "max_rss_mb": float(frame["max_rss"].iloc[-1])})
+        rows.append(
+            {
+                "step": path.stem,
+                "file": str(path.relative_to(workdir)),
+                "seconds": float(frame["s"].iloc[-1]),
+                "max_rss_mb": float(frame["max_rss"].iloc[-1]),
+            }
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    return table.groupby("step").agg(jobs=("file", "count"), max_rss_mb=("max_rss_mb", "max"),
-                                     mean_seconds=("seconds", "mean")).reset_index()
+    return (
+        table.groupby("step")
+        .agg(jobs=("file", "count"), max_rss_mb=("max_rss_mb", "max"), mean_seconds=("seconds", "mean"))
+        .reset_index()
+    )
 
 
 def training_ratios(workdir: Path, only: list[str] | None = None) -> pd.DataFrame:
@@ -96,21 +110,43 @@ def training_ratios(workdir: Path, only: list[str] | None = None) -> pd.DataFram
             continue
         workflow_s = float(pd.read_csv(bench, sep="\t")["s"].iloc[-1])
         start = time.perf_counter()
-        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_fit.py"), "--workdir", str(workdir),
-                               "--experiment", experiment, "--metrics", str(metrics)],
-                              capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "benchmarks" / "plain_fit.py"),
+                "--workdir",
+                str(workdir),
+                "--experiment",
+                experiment,
+                "--metrics",
+                str(metrics),
+            ],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        )
         process_s = time.perf_counter() - start
         if proc.returncode != 0:
             print(f"plain fit of {experiment} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue
         plain = json.loads(proc.stdout.strip().splitlines()[-1])
         workflow_loss = float(pd.read_csv(metrics.parent / "history.csv")["loss"].iloc[-1])
-        rows.append({"experiment": experiment, "epochs": plain["epochs"], "workflow_train_s": workflow_s,
-                     "plain_fit_s": plain["fit_seconds"], "ratio": workflow_s / plain["fit_seconds"],
-                     "fixed_overhead_s": workflow_s - plain["fit_seconds"],
-                     "plain_import_s": plain["import_seconds"], "plain_process_s": process_s,
-                     "ratio_vs_plain_process": workflow_s / process_s, "workflow_extra_s": workflow_s - process_s,
-                     "workflow_final_loss": workflow_loss, "plain_final_loss": plain["final_loss"]})
+        rows.append(
+            {
+                "experiment": experiment,
+                "epochs": plain["epochs"],
+                "workflow_train_s": workflow_s,
+                "plain_fit_s": plain["fit_seconds"],
+                "ratio": workflow_s / plain["fit_seconds"],
+                "fixed_overhead_s": workflow_s - plain["fit_seconds"],
+                "plain_import_s": plain["import_seconds"],
+                "plain_process_s": process_s,
+                "ratio_vs_plain_process": workflow_s / process_s,
+                "workflow_extra_s": workflow_s - process_s,
+                "workflow_final_loss": workflow_loss,
+                "plain_final_loss": plain["final_loss"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -122,23 +158,43 @@ def transfer_speedup(workdir: Path, lesson_epochs: int) -> pd.DataFrame:
         timing = record.get("timing") or {}
         if "feature_pass_s" not in timing:
             continue
-        proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "plain_fit.py"), "--workdir", str(workdir),
-                               "--experiment", record["experiment"], "--metrics", str(metrics_path),
-                               "--lesson-transfer-epochs", str(lesson_epochs or record["epochs_run"])],
-                              capture_output=True, text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+        proc = subprocess.run(
+            [
+                sys.executable,
+                str(REPO / "benchmarks" / "plain_fit.py"),
+                "--workdir",
+                str(workdir),
+                "--experiment",
+                record["experiment"],
+                "--metrics",
+                str(metrics_path),
+                "--lesson-transfer-epochs",
+                str(lesson_epochs or record["epochs_run"]),
+            ],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        )
         if proc.returncode != 0:
             print(f"lesson loop of {record['experiment']} failed:\n{proc.stderr[-2000:]}", file=sys.stderr)
             continue
         lesson = json.loads(proc.stdout.strip().splitlines()[-1])
         cached = timing["feature_pass_s"] + timing["head_training_s"]
         per_epoch = lesson["lesson_loop_s"] / lesson["lesson_loop_epochs"]
-        rows.append({"experiment": record["experiment"], "feature_pass_s": timing["feature_pass_s"],
-                     "head_training_s": timing["head_training_s"], "cached_total_s": cached,
-                     "lesson_s_per_epoch": per_epoch, "lesson_30_epochs_s": 30 * per_epoch,
-                     "speedup_at_30_epochs": 30 * per_epoch / cached,
-                     "val_accuracy_cached": record["primary_metric"]["value"],
-                     "lesson_epochs_timed": lesson["lesson_loop_epochs"],
-                     "val_accuracy_lesson_loop": lesson["lesson_val_accuracy"]})
+        rows.append(
+            {
+                "experiment": record["experiment"],
+                "feature_pass_s": timing["feature_pass_s"],
+                "head_training_s": timing["head_training_s"],
+                "cached_total_s": cached,
+                "lesson_s_per_epoch": per_epoch,
+                "lesson_30_epochs_s": 30 * per_epoch,
+                "speedup_at_30_epochs": 30 * per_epoch / cached,
+                "val_accuracy_cached": record["primary_metric"]["value"],
+                "lesson_epochs_timed": lesson["lesson_loop_epochs"],
+                "val_accuracy_lesson_loop": lesson["lesson_val_accuracy"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -149,14 +205,21 @@ def main() -> None:
     parser.add_argument("--configfile", nargs="*", default=[], help="extra config overlays")
     parser.add_argument("--mirror", help="mirror directory (MIRROR/<dataset>/<file>)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
-    parser.add_argument("--lesson-transfer-epochs", type=int, default=0,
-                        help="epochs of the lesson's transfer loop to time (extrapolated to 30); "
-                             "0 = as many as the cached-feature head ran, so accuracies compare")
+    parser.add_argument(
+        "--lesson-transfer-epochs",
+        type=int,
+        default=0,
+        help="epochs of the lesson's transfer loop to time (extrapolated to 30); "
+        "0 = as many as the cached-feature head ran, so accuracies compare",
+    )
     parser.add_argument("--scratch", type=Path, help="where the workflow copies go (default: beside the repo)")
     parser.add_argument("--keep", action="store_true", help="keep the workflow copies afterwards")
     parser.add_argument("--skip-cores-runs", action="store_true", help="skip the extra --cores 1 run of the selection")
-    parser.add_argument("--skip-ratios", action="store_true",
-                        help="skip the plain model.fit and lesson-loop comparisons (workflow times and memory only)")
+    parser.add_argument(
+        "--skip-ratios",
+        action="store_true",
+        help="skip the plain model.fit and lesson-loop comparisons (workflow times and memory only)",
+    )
     args = parser.parse_args()
 
     # beside the repository, so relative data paths in overlays (../shared/data/...) resolve the same
@@ -182,8 +245,9 @@ def main() -> None:
     if not args.skip_cores_runs:  # the first run was the --cores 2 one
         fresh = fresh_copy("cores1")
         write_config(fresh, "bench.yaml", yaml.safe_load(overlay.read_text()))
-        summary.append({"measure": f"{scope} from scratch, --cores 1 (s)",
-                        "value": snakemake(fresh, *config_args, cores=1)})
+        summary.append(
+            {"measure": f"{scope} from scratch, --cores 1 (s)", "value": snakemake(fresh, *config_args, cores=1)}
+        )
 
     if args.skip_ratios:
         ratios = transfer = pd.DataFrame()
@@ -198,12 +262,24 @@ def main() -> None:
     ratios.to_csv(args.out / "training_ratios.csv", index=False)
     rss.to_csv(args.out / "peak_rss.csv", index=False)
     pd.DataFrame(summary).to_csv(args.out / "workflow_times.csv", index=False)
-    lines = [f"# Benchmark {stamp}", "", f"Selection: datasets {args.datasets or 'all'}, "
-             f"experiments {args.experiments or 'all'}, overlays {args.configfile or 'none'}", "",
-             "## Workflow times", "", pd.DataFrame(summary).to_markdown(index=False, floatfmt=".1f"), "",
-             "## Training: workflow job vs plain model.fit", "",
-             ratios.to_markdown(index=False, floatfmt=".2f") if not ratios.empty else "(none)", "",
-             "## Peak memory per step", "", rss.to_markdown(index=False, floatfmt=".0f") if not rss.empty else "(none)"]
+    lines = [
+        f"# Benchmark {stamp}",
+        "",
+        f"Selection: datasets {args.datasets or 'all'}, "
+        f"experiments {args.experiments or 'all'}, overlays {args.configfile or 'none'}",
+        "",
+        "## Workflow times",
+        "",
+        pd.DataFrame(summary).to_markdown(index=False, floatfmt=".1f"),
+        "",
+        "## Training: workflow job vs plain model.fit",
+        "",
+        ratios.to_markdown(index=False, floatfmt=".2f") if not ratios.empty else "(none)",
+        "",
+        "## Peak memory per step",
+        "",
+        rss.to_markdown(index=False, floatfmt=".0f") if not rss.empty else "(none)",
+    ]
     if not transfer.empty:
         transfer.to_csv(args.out / "transfer.csv", index=False)
         lines += ["", "## Transfer learning", "", transfer.to_markdown(index=False, floatfmt=".2f")]

@@ -57,8 +57,13 @@ def penguins_only(experiments: dict) -> dict:
 
 def dense10(**extra) -> dict:
     """The lesson's penguins net (episode 2) at 20 epochs."""
-    return {"dataset": "penguins", "enabled": True, "model": {"builder": "dense", "args": {"hidden_units": [10]}},
-            "training": {"epochs": 20}, **extra}
+    return {
+        "dataset": "penguins",
+        "enabled": True,
+        "model": {"builder": "dense", "args": {"hidden_units": [10]}},
+        "training": {"epochs": 20},
+        **extra,
+    }
 
 
 def grid_cost(fresh_copy) -> list[dict]:
@@ -80,8 +85,13 @@ def timed_dry_run(workdir: Path, *args: str) -> tuple[float, float]:
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     before = os.times()
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run", "--quiet", *args],
-                          cwd=workdir, capture_output=True, text=True, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--dry-run", "--quiet", *args],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
     wall = time.perf_counter() - start
     after = os.times()
     if proc.returncode != 0:
@@ -112,11 +122,14 @@ def dry_run_ratio(fresh_copy, repeats: int) -> list[dict]:
 def cluster_jobs(fresh_copy) -> list[dict]:
     """Submissions of a MANY_EXPERIMENTS-point penguins grid with the SLURM profile (planned)."""
     workdir = fresh_copy("slurm-plan")
-    overlay = write_config(workdir, "grid.yaml", penguins_only(
-        {"grid": dense10(grid={"seed": list(range(1, MANY_EXPERIMENTS + 1))})}))
+    overlay = write_config(
+        workdir, "grid.yaml", penguins_only({"grid": dense10(grid={"seed": list(range(1, MANY_EXPERIMENTS + 1))})})
+    )
     counts = planned_submissions(workdir, overlay)
-    return [{"measure": f"{MANY_EXPERIMENTS}-point grid with profiles/slurm: {name}", "value": counts[name]}
-            for name in ("jobs", "local", "group jobs", "ungrouped", "submissions")]
+    return [
+        {"measure": f"{MANY_EXPERIMENTS}-point grid with profiles/slurm: {name}", "value": counts[name]}
+        for name in ("jobs", "local", "group jobs", "ungrouped", "submissions")
+    ]
 
 
 def whole_lesson(fresh_copy, mirror: str | None) -> tuple[list[dict], pd.DataFrame]:

@@ -87,17 +87,21 @@ def _resource_message(exc: BaseException, snakemake) -> str | None:
         return str(resources.no_space_error(path))
     if isinstance(exc, PermissionError):
         where = exc.filename or (snakemake.output[0] if snakemake.output else ".")
-        return (f"{where}: permission denied ({exc.strerror or exc}); make it (and its directory) readable and "
-                "writable for the user running snakemake, or run the workflow in a directory of your own")
+        return (
+            f"{where}: permission denied ({exc.strerror or exc}); make it (and its directory) readable and "
+            "writable for the user running snakemake, or run the workflow in a directory of your own"
+        )
     # TensorFlow's out-of-memory (the GPU's, or the host's), named without importing TensorFlow here
     if isinstance(exc, MemoryError) or type(exc).__name__ == "ResourceExhaustedError":
         available = resources.available_memory()
         free = "unknown" if available is None else resources.human(available)
         log = snakemake.log[0] if snakemake.log else "the log"
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        return (f"out of memory ({first}; {free} of the machine's memory available now); "
-                f"use smaller inputs (e.g. subset, image_size, batch_size) or a machine with more memory. "
-                f"Details in {log}")
+        return (
+            f"out of memory ({first}; {free} of the machine's memory available now); "
+            f"use smaller inputs (e.g. subset, image_size, batch_size) or a machine with more memory. "
+            f"Details in {log}"
+        )
     return None
 
 

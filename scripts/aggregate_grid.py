@@ -7,8 +7,9 @@ from dlwf.steps import grids
 
 def main(snakemake):
     i, out = snakemake.input, snakemake.output
-    grids.aggregate(snakemake.wildcards.experiment, snakemake.params.points, list(i.metrics), list(i.histories),
-                    out.table, out.plot)
+    grids.aggregate(
+        snakemake.wildcards.experiment, snakemake.params.points, list(i.metrics), list(i.histories), out.table, out.plot
+    )
 
 
 run(main, snakemake)

@@ -6,8 +6,9 @@ from dlwf.steps import report
 
 
 def main(snakemake):
-    report.repeats(snakemake.wildcards.experiment, list(snakemake.input.metrics), snakemake.output.csv,
-                   snakemake.output.summary)
+    report.repeats(
+        snakemake.wildcards.experiment, list(snakemake.input.metrics), snakemake.output.csv, snakemake.output.summary
+    )
 
 
 run(main, snakemake)

@@ -6,8 +6,9 @@ from _rule import run_with_tensorflow
 def main(snakemake):
     from dlwf.steps import transfer
 
-    transfer.assemble(snakemake.params.settings, snakemake.input.extractor, snakemake.input.head,
-                      snakemake.output.model)
+    transfer.assemble(
+        snakemake.params.settings, snakemake.input.extractor, snakemake.input.head, snakemake.output.model
+    )
 
 
 run_with_tensorflow(main, snakemake)

@@ -13,8 +13,15 @@ def main(snakemake):
     out, wildcards = snakemake.output, snakemake.wildcards
     where = " / ".join(users(snakemake.config, wildcards.dataset, wildcards.base))  # for messages only
     job = backup(snakemake, backup_dir(Path(out.base).parent), snakemake.params.base)
-    transfer.features(snakemake.params.base, str(Path(snakemake.input.classes).parent), out.extractor,
-                      {"train": out.train, "test": out.test}, out.base, where=where, backup=job)
+    transfer.features(
+        snakemake.params.base,
+        str(Path(snakemake.input.classes).parent),
+        out.extractor,
+        {"train": out.train, "test": out.test},
+        out.base,
+        where=where,
+        backup=job,
+    )
 
 
 run_with_tensorflow(main, snakemake, announce=False)

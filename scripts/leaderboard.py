@@ -6,8 +6,13 @@ from dlwf.steps import report
 
 
 def main(snakemake):
-    report.leaderboard(list(snakemake.input.metrics), snakemake.params.experiments, snakemake.output.csv,
-                       snakemake.output.html, missing=snakemake.params.missing)
+    report.leaderboard(
+        list(snakemake.input.metrics),
+        snakemake.params.experiments,
+        snakemake.output.csv,
+        snakemake.output.html,
+        missing=snakemake.params.missing,
+    )
 
 
 run(main, snakemake)

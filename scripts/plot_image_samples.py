@@ -8,8 +8,11 @@ from dlwf.steps import images
 
 
 def main(snakemake):
-    images.sample_images(str(Path(snakemake.input.classes).parent), snakemake.output[0],
-                         title=f"{snakemake.wildcards.dataset}: training images")
+    images.sample_images(
+        str(Path(snakemake.input.classes).parent),
+        snakemake.output[0],
+        title=f"{snakemake.wildcards.dataset}: training images",
+    )
 
 
 run(main, snakemake)

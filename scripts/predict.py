@@ -10,8 +10,9 @@ def main(snakemake):
     if "columns" in i.keys():
         predict.predict_table(snakemake.params.settings, i.model, i.columns, i.new[0], snakemake.output[0])
     else:
-        predict.predict_images(snakemake.params.settings, i.model, i.classes, list(i.new), entry["path"],
-                               snakemake.output[0])
+        predict.predict_images(
+            snakemake.params.settings, i.model, i.classes, list(i.new), entry["path"], snakemake.output[0]
+        )
 
 
 run_with_tensorflow(main, snakemake)

@@ -8,8 +8,12 @@ from dlwf.steps import images
 
 
 def main(snakemake):
-    images.prepare(list(snakemake.input.raw), **snakemake.params.dataset, prepared_dir=str(
-        Path(snakemake.output.classes).parent), where=f"config key datasets.{snakemake.wildcards.dataset}")
+    images.prepare(
+        list(snakemake.input.raw),
+        **snakemake.params.dataset,
+        prepared_dir=str(Path(snakemake.output.classes).parent),
+        where=f"config key datasets.{snakemake.wildcards.dataset}",
+    )
 
 
 run(main, snakemake)

@@ -6,8 +6,12 @@ from dlwf.steps import tables
 
 
 def main(snakemake):
-    tables.prepare(snakemake.input.raw, **snakemake.params.table, prepared_out=snakemake.output.prepared,
-                   info_out=snakemake.output.info)
+    tables.prepare(
+        snakemake.input.raw,
+        **snakemake.params.table,
+        prepared_out=snakemake.output.prepared,
+        info_out=snakemake.output.info,
+    )
 
 
 run(main, snakemake)

@@ -6,8 +6,14 @@ from dlwf.steps import report
 
 
 def main(snakemake):
-    report.dataset_report(snakemake.input.notebook, snakemake.input.template, dict(snakemake.params.parameters),
-                          snakemake.params.show_code, snakemake.output.notebook, snakemake.output.html)
+    report.dataset_report(
+        snakemake.input.notebook,
+        snakemake.input.template,
+        dict(snakemake.params.parameters),
+        snakemake.params.show_code,
+        snakemake.output.notebook,
+        snakemake.output.html,
+    )
 
 
 run(main, snakemake)

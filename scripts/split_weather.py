@@ -7,9 +7,16 @@ from dlwf.steps import weather
 
 def main(snakemake):
     out = snakemake.output
-    weather.split(snakemake.input.view, snakemake.params.target, **snakemake.params.split, train_out=out.train,
-                  val_out=out.val, test_out=out.test, columns_out=out.columns,
-                  where=f"config key datasets.{snakemake.wildcards.dataset}.split (view {snakemake.wildcards.view!r})")
+    weather.split(
+        snakemake.input.view,
+        snakemake.params.target,
+        **snakemake.params.split,
+        train_out=out.train,
+        val_out=out.val,
+        test_out=out.test,
+        columns_out=out.columns,
+        where=f"config key datasets.{snakemake.wildcards.dataset}.split (view {snakemake.wildcards.view!r})",
+    )
 
 
 run(main, snakemake)

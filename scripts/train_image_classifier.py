@@ -11,9 +11,17 @@ def main(snakemake):
 
     out, w = snakemake.output, snakemake.wildcards
     job = backup(snakemake, backup_dir(Path(out.history).parent), snakemake.params.settings)
-    images.train(w.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent),
-                 out.model, out.history, out.outputs, out.environment, tensorboard_dir=out.get("tensorboard"),
-                 backup=job)
+    images.train(
+        w.experiment,
+        snakemake.params.settings,
+        str(Path(snakemake.input.classes).parent),
+        out.model,
+        out.history,
+        out.outputs,
+        out.environment,
+        tensorboard_dir=out.get("tensorboard"),
+        backup=job,
+    )
 
 
 run_with_tensorflow(main, snakemake, announce=False)

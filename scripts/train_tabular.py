@@ -11,9 +11,20 @@ def main(snakemake):
 
     i, out, w = snakemake.input, snakemake.output, snakemake.wildcards
     job = backup(snakemake, backup_dir(Path(out.history).parent), snakemake.params.settings)
-    tabular.train(w.experiment, snakemake.params.settings, i.train, i.columns, out.model,
-                  out.history, out.outputs, i.test, validation_csv=i.get("validation"),
-                  tensorboard_dir=out.get("tensorboard"), environment_out=out.environment, backup=job)
+    tabular.train(
+        w.experiment,
+        snakemake.params.settings,
+        i.train,
+        i.columns,
+        out.model,
+        out.history,
+        out.outputs,
+        i.test,
+        validation_csv=i.get("validation"),
+        tensorboard_dir=out.get("tensorboard"),
+        environment_out=out.environment,
+        backup=job,
+    )
 
 
 run_with_tensorflow(main, snakemake, announce=False)

@@ -11,9 +11,18 @@ def main(snakemake):
 
     i, out, w = snakemake.input, snakemake.output, snakemake.wildcards
     job = backup(snakemake, backup_dir(Path(out.history).parent), snakemake.params.settings)
-    transfer.train_head(w.experiment, snakemake.params.settings, str(Path(i.classes).parent),
-                        i.train_features, i.test_features, out.head, out.history, out.environment,
-                        tensorboard_dir=out.get("tensorboard"), backup=job)
+    transfer.train_head(
+        w.experiment,
+        snakemake.params.settings,
+        str(Path(i.classes).parent),
+        i.train_features,
+        i.test_features,
+        out.head,
+        out.history,
+        out.environment,
+        tensorboard_dir=out.get("tensorboard"),
+        backup=job,
+    )
 
 
 run_with_tensorflow(main, snakemake, announce=False)

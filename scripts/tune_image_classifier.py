@@ -11,9 +11,19 @@ def main(snakemake):
 
     out, w = snakemake.output, snakemake.wildcards
     job = backup(snakemake, backup_dir(Path(out.history).parent), snakemake.params.settings)
-    images.tune(w.experiment, snakemake.params.settings, str(Path(snakemake.input.classes).parent), job,
-                out.model, out.history, out.trials, out.trials_history, out.outputs, out.environment,
-                tensorboard_dir=out.get("tensorboard"))
+    images.tune(
+        w.experiment,
+        snakemake.params.settings,
+        str(Path(snakemake.input.classes).parent),
+        job,
+        out.model,
+        out.history,
+        out.trials,
+        out.trials_history,
+        out.outputs,
+        out.environment,
+        tensorboard_dir=out.get("tensorboard"),
+    )
 
 
 run_with_tensorflow(main, snakemake, announce=False)

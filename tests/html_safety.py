@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 # Each payload carries a marker ("xss-...") so a live copy is recognised wherever it lands.
 PAYLOADS = {
     "script": '<script>alert("xss-script")</script>',
-    "img": '<img src=x onerror="alert(\'xss-img\')">',
+    "img": "<img src=x onerror=\"alert('xss-img')\">",
     "markdown-link": "[click me](javascript:alert('xss-link'))",
     "attribute": '" onmouseover="alert(\'xss-attr\')" x="',
     "svg": "<svg onload=alert('xss-svg')>",

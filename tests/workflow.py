@@ -132,8 +132,13 @@ def profile_groups(profile: Path = SLURM_PROFILE) -> tuple[dict[str, str], dict[
     return groups, components, spec.get("cores")
 
 
-def planned_submissions(workdir: Path, configfile: Path, targets: list[str] | None = None,
-                        profile: Path = SLURM_PROFILE, cores: int | None = None) -> dict:
+def planned_submissions(
+    workdir: Path,
+    configfile: Path,
+    targets: list[str] | None = None,
+    profile: Path = SLURM_PROFILE,
+    cores: int | None = None,
+) -> dict:
     """What a cluster run of ``targets`` (default: rule all) with ``configfile`` would submit with
     ``profile``'s grouping, from the DAG Snakemake plans for it in ``workdir`` (a dry run, nothing
     built yet): {'jobs', 'local' (localrules, run on the submitting host), 'group jobs', 'ungrouped'
@@ -153,12 +158,16 @@ def planned_submissions(workdir: Path, configfile: Path, targets: list[str] | No
     os.chdir(workdir)
     try:
         with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
-            workflow_api = api.workflow(resource_settings=ResourceSettings(cores=cores or profile_cores or 1),
-                                        config_settings=ConfigSettings(configfiles=[Path(configfile)]),
-                                        snakefile=workdir / "Snakefile", workdir=workdir)
+            workflow_api = api.workflow(
+                resource_settings=ResourceSettings(cores=cores or profile_cores or 1),
+                config_settings=ConfigSettings(configfiles=[Path(configfile)]),
+                snakefile=workdir / "Snakefile",
+                workdir=workdir,
+            )
             dag_api = workflow_api.dag(dag_settings=DAGSettings(targets=set(targets or [])))
-            dag_api.execute_workflow(executor="dryrun", group_settings=GroupSettings(
-                overwrite_groups=groups, group_components=components))
+            dag_api.execute_workflow(
+                executor="dryrun", group_settings=GroupSettings(overwrite_groups=groups, group_components=components)
+            )
             workflow = workflow_api._workflow
             jobs = [job for job in workflow.dag.jobs if not job.rule.norun]
             local = [job for job in jobs if job.rule.name in workflow._localrules]
@@ -167,7 +176,12 @@ def planned_submissions(workdir: Path, configfile: Path, targets: list[str] | No
             ungrouped = [job for job in remote if workflow.dag.get_job_group(job) is None]
     finally:
         os.chdir(here)
-    return {"jobs": len(jobs), "local": len(local), "group jobs": len(grouped), "ungrouped": len(ungrouped),
-            "submissions": len(grouped) + len(ungrouped),
-            "ungrouped rules": dict(collections.Counter(job.rule.name for job in ungrouped)),
-            "grouped rules": dict(collections.Counter(job.rule.name for job in remote if job not in ungrouped))}
+    return {
+        "jobs": len(jobs),
+        "local": len(local),
+        "group jobs": len(grouped),
+        "ungrouped": len(ungrouped),
+        "submissions": len(grouped) + len(ungrouped),
+        "ungrouped rules": dict(collections.Counter(job.rule.name for job in ungrouped)),
+        "grouped rules": dict(collections.Counter(job.rule.name for job in remote if job not in ungrouped)),
+    }

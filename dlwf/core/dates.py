@@ -11,8 +11,13 @@ from .errors import WorkflowInputError
 DATE = "DATE"
 # The date formats DATE may be written in (the real file: 20000101, read as an integer).
 DATE_FORMATS = {
-    "%Y%m%d": "20000131", "%Y-%m-%d": "2000-01-31", "%Y/%m/%d": "2000/01/31", "%d.%m.%Y": "31.01.2000",
-    "%d/%m/%Y": "31/01/2000", "%m/%d/%Y": "01/31/2000", "%Y-%m-%dT%H:%M:%S": "2000-01-31T00:00:00",
+    "%Y%m%d": "20000131",
+    "%Y-%m-%d": "2000-01-31",
+    "%Y/%m/%d": "2000/01/31",
+    "%d.%m.%Y": "31.01.2000",
+    "%d/%m/%Y": "31/01/2000",
+    "%m/%d/%Y": "01/31/2000",
+    "%Y-%m-%dT%H:%M:%S": "2000-01-31T00:00:00",
     "%Y-%m-%d %H:%M:%S": "2000-01-31 00:00:00",
 }
 ONE_DAY = pd.Timedelta(days=1)

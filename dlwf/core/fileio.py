@@ -70,8 +70,9 @@ def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def read_json_checked(path: str | os.PathLike, required: tuple[str, ...] | list[str] = (), what: str = "JSON file",
-                      fix: str = REBUILD) -> dict:
+def read_json_checked(
+    path: str | os.PathLike, required: tuple[str, ...] | list[str] = (), what: str = "JSON file", fix: str = REBUILD
+) -> dict:
     """Return the JSON object in ``path``, a file the workflow wrote and reads back.
 
     A file that is missing, not JSON (truncated, replaced by garbage), not an object or lacks a

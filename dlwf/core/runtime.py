@@ -39,21 +39,28 @@ def print_summary(line: str, notes=()) -> None:
 def missing_gpu_message(requested: int, cuda_build: bool, visible_devices: str | None) -> str:
     """One line: the job asked for ``requested`` GPUs, TensorFlow sees none, and the likely reason."""
     plural = "s" if requested > 1 else ""
-    what = (f"this job requested {requested} GPU{plural} (resources: gpu={requested}) but TensorFlow sees none, "
-            f"so it runs on the CPU")
+    what = (
+        f"this job requested {requested} GPU{plural} (resources: gpu={requested}) but TensorFlow sees none, "
+        f"so it runs on the CPU"
+    )
     if not cuda_build:
-        why = ("the installed TensorFlow is a CPU-only build; on a GPU host use the GPU build "
-               "(make gpu-venv, requirements-gpu.txt) or the GPU container")
+        why = (
+            "the installed TensorFlow is a CPU-only build; on a GPU host use the GPU build "
+            "(make gpu-venv, requirements-gpu.txt) or the GPU container"
+        )
     elif visible_devices is not None and visible_devices.strip() in ("", "-1", "NoDevFiles"):
         why = f"CUDA_VISIBLE_DEVICES={visible_devices!r} hides every GPU"
     else:
-        why = ("TensorFlow has CUDA support but finds no usable GPU: check that the job runs on a GPU node "
-               "and that nvidia-smi works there")
+        why = (
+            "TensorFlow has CUDA support but finds no usable GPU: check that the job runs on a GPU node "
+            "and that nvidia-smi works there"
+        )
     return f"{what}: {why}"
 
 
-def configure_tensorflow(threads: int, deterministic: bool = True, gpus_requested: int = 0,
-                         require_gpu: bool = False, announce: bool = True) -> str:
+def configure_tensorflow(
+    threads: int, deterministic: bool = True, gpus_requested: int = 0, require_gpu: bool = False, announce: bool = True
+) -> str:
     """Limit TensorFlow to ``threads`` threads, enable op determinism, let every visible GPU's memory
     grow as needed (so several jobs can share a GPU); return the device name.
 
@@ -91,16 +98,22 @@ def configure_tensorflow(threads: int, deterministic: bool = True, gpus_requeste
     else:
         _device = f"CPU ({threads} thread{'s' if threads > 1 else ''})"
         if gpus_requested > 0:
-            message = missing_gpu_message(gpus_requested, tf.test.is_built_with_cuda(),
-                                          os.environ.get("CUDA_VISIBLE_DEVICES"))
+            message = missing_gpu_message(
+                gpus_requested, tf.test.is_built_with_cuda(), os.environ.get("CUDA_VISIBLE_DEVICES")
+            )
             if require_gpu:
-                raise MissingGPUError(f"{message}. require_gpu: true in the config makes this an error; "
-                                      f"set it to false to let such jobs train on the CPU")
+                raise MissingGPUError(
+                    f"{message}. require_gpu: true in the config makes this an error; "
+                    f"set it to false to let such jobs train on the CPU"
+                )
             warnings.append(message)
             if announce:  # else the job prints it after its summary line (print_summary)
                 print(f"WARNING: {message}", flush=True)
     _gpu_status = {"gpu_requested": int(gpus_requested), "gpus_visible": len(gpus), "warnings": warnings}
     if announce:
-        print(f"TensorFlow {tf.__version__} on {_device}"
-              + (f" ({len(gpus)} GPU(s) visible, memory growth on)" if gpus else ""), flush=True)
+        print(
+            f"TensorFlow {tf.__version__} on {_device}"
+            + (f" ({len(gpus)} GPU(s) visible, memory growth on)" if gpus else ""),
+            flush=True,
+        )
     return _device

@@ -84,8 +84,7 @@ def classify_source(source: str) -> str:
     if parsed.scheme in ("file", ""):
         return "file"
     raise DownloadError(
-        f"unsupported source {source!r}: use an https:// URL, a file:// URL, a local path "
-        "or package://<module>/<path>"
+        f"unsupported source {source!r}: use an https:// URL, a file:// URL, a local path or package://<module>/<path>"
     )
 
 
@@ -102,9 +101,7 @@ def _package_path(source: str) -> Path:
     try:
         root = importlib.resources.files(module)
     except ModuleNotFoundError as exc:
-        raise DownloadError(
-            f"source {source!r}: Python package {module!r} is not installed"
-        ) from exc
+        raise DownloadError(f"source {source!r}: Python package {module!r} is not installed") from exc
     path = Path(str(root.joinpath(rel)))
     if not path.is_file():
         raise DownloadError(f"source {source!r}: package {module!r} has no file {rel!r}")
@@ -121,8 +118,9 @@ def size_text(n: int | None) -> str:
     return f"{n} B"
 
 
-def copy_with_progress(source, out, total: int | None, name: str, log: Callable[[str], None] = print,
-                       every: float = PROGRESS_SECONDS) -> int:
+def copy_with_progress(
+    source, out, total: int | None, name: str, log: Callable[[str], None] = print, every: float = PROGRESS_SECONDS
+) -> int:
     """Copy the stream ``source`` to ``out`` chunk by chunk; every ``every`` seconds log how much of
     ``total`` bytes (None: unknown) has arrived, how fast, and how long the rest may take. Return the bytes."""
     done, start = 0, time.monotonic()
@@ -154,8 +152,9 @@ def _copy_local(path: Path, tmp: Path, log: Callable[[str], None] = print, every
         copy_with_progress(source, out, total, path.name, log, every)
 
 
-def _http_get(url: str, tmp: Path, timeout: float, log: Callable[[str], None] = print,
-              every: float = PROGRESS_SECONDS) -> None:
+def _http_get(
+    url: str, tmp: Path, timeout: float, log: Callable[[str], None] = print, every: float = PROGRESS_SECONDS
+) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     with urllib.request.urlopen(request, timeout=timeout) as response, open(tmp, "wb") as out:
         length = response.headers.get("Content-Length")
@@ -289,14 +288,25 @@ def update(
         origin = f"{lock}, recorded at the first fetch from {locked['url']}"
     if expected and dest.is_file() and md5sum(dest) == expected.lower():
         log(f"kept the present {dest}: md5 {expected} verified ({origin}); nothing fetched")
-        return {"file": dest.name, "source": str(dest), "md5": expected.lower(), "md5_expected": expected,
-                "md5_verified": True, "bytes": dest.stat().st_size, "kept": True}
+        return {
+            "file": dest.name,
+            "source": str(dest),
+            "md5": expected.lower(),
+            "md5_expected": expected,
+            "md5_verified": True,
+            "bytes": dest.stat().st_size,
+            "kept": True,
+        }
     record = fetch(source, dest, md5=expected, log=log, md5_origin=origin, **fetch_settings)
     record["kept"] = False
     if md5 is None and locked is None and remote:
         write_json(
-            {"file": dest.name, "md5": record["md5"], "url": canonical_url or source,
-             "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")},
+            {
+                "file": dest.name,
+                "md5": record["md5"],
+                "url": canonical_url or source,
+                "recorded": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            },
             lock,
         )
         log(f"no md5 configured for {dest.name}: recorded {record['md5']} in {lock}; later fetches must match it")

@@ -27,6 +27,8 @@ from dlwf.core.resources import check_memory
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 SPLIT_FOLDERS = ("train", "test")
+
+
 def read_image(data: bytes, size: tuple[int, int], where: str) -> np.ndarray:
     """Return the image in ``data`` as uint8 (height, width, 3) RGB, resized to ``size`` = (height, width).
 
@@ -123,9 +125,7 @@ def read_folder(
     """
     source = Path(source)
     if source.is_dir():
-        files: dict[str, object] = {
-            str(Path(p).relative_to(source).as_posix()): Path(p) for p in folder_files(source)
-        }
+        files: dict[str, object] = {str(Path(p).relative_to(source).as_posix()): Path(p) for p in folder_files(source)}
     elif source.is_file():
         files = dict(_archive_members(source))
     else:
@@ -135,9 +135,7 @@ def read_folder(
     found = sorted({c for part in layout.values() for c in part})
     names = list(class_names) if class_names else found
     if sorted(names) != found:
-        raise WorkflowInputError(
-            f"{where}.class_names: {names} differ from the class folders {found} of {source}"
-        )
+        raise WorkflowInputError(f"{where}.class_names: {names} differ from the class folders {found} of {source}")
     if len(names) < 2:
         raise WorkflowInputError(f"{where}: {source} has a single class folder {found}; nothing to learn")
     by_key: dict[str, list[str]] = {}
@@ -151,9 +149,11 @@ def read_folder(
         )
     n_files = sum(len(v) for part in layout.values() for v in part.values())
     # every image is held twice while the arrays are stacked
-    check_memory(2 * n_files * int(image_size[0]) * int(image_size[1]) * 3,
-                 f"{where}: {n_files} images of {image_size[0]}x{image_size[1]} pixels",
-                 f"lower {where}.image_size, or use a machine with more memory")
+    check_memory(
+        2 * n_files * int(image_size[0]) * int(image_size[1]) * 3,
+        f"{where}: {n_files} images of {image_size[0]}x{image_size[1]} pixels",
+        f"lower {where}.image_size, or use a machine with more memory",
+    )
 
     unreadable: list[str] = []
 
@@ -193,8 +193,9 @@ def read_folder(
                 f"{len(names)} classes; each class needs an image on each side: change test_size or add images"
             )
         index = np.arange(len(labels))
-        train_index, test_index = train_test_split(index, test_size=test_size, random_state=random_state,
-                                                   shuffle=True, stratify=labels)
+        train_index, test_index = train_test_split(
+            index, test_size=test_size, random_state=random_state, shuffle=True, stratify=labels
+        )
         splits = {"train": (images[train_index], labels[train_index]), "test": (images[test_index], labels[test_index])}
     else:
         splits = {part: load(layout[part]) for part in SPLIT_FOLDERS}

@@ -25,9 +25,7 @@ from dlwf.core.fileio import REBUILD, read_json_checked
 from dlwf.core.resources import check_memory, human
 
 PARTS = ("train", "test")
-FILES = {
-    part: {"images": f"{part}_images.npy", "labels": f"{part}_labels.npy"} for part in PARTS
-}
+FILES = {part: {"images": f"{part}_images.npy", "labels": f"{part}_labels.npy"} for part in PARTS}
 RAW_NPY_FILES = [FILES[p][k] for p in PARTS for k in ("images", "labels")]
 CLASSES_FILE = "classes.json"
 NPY_MAGIC = b"\x93NUMPY"
@@ -43,8 +41,7 @@ def _npy_header(handle, path: Path) -> tuple[tuple[int, ...], np.dtype] | None:
     """(shape, dtype) the header of an open .npy file claims, the handle left at the data; None if unreadable."""
     try:
         version = np.lib.format.read_magic(handle)
-        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(
-            version)
+        reader = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}.get(version)
         if reader is None:
             return None
         shape, _, dtype = reader(handle)
@@ -70,8 +67,11 @@ def _check_claimed_size(path: Path, fix: str) -> None:
             f"{path}: the .npy header claims an array of shape {shape} ({dtype}), {human(claimed)}, but the file "
             f"holds only {human(held)} after its header; it is truncated or corrupt: {fix}"
         )
-    check_memory(claimed, f"{path}: the array of shape {shape} ({dtype})",
-                 "use a machine with more memory, or fewer images (datasets.<id>.subset)")
+    check_memory(
+        claimed,
+        f"{path}: the array of shape {shape} ({dtype})",
+        "use a machine with more memory, or fewer images (datasets.<id>.subset)",
+    )
 
 
 def load_npy(path: Path, fix: str = RAW_FIX) -> np.ndarray:
@@ -112,9 +112,7 @@ def check_images(images: np.ndarray, where: str | Path) -> np.ndarray:
             "the workflow scales images to [0, 1] itself"
         )
     if images.ndim != 4 or images.shape[-1] != 3:
-        raise WorkflowInputError(
-            f"{where}: images must have shape (N, height, width, 3) (RGB), got {images.shape}"
-        )
+        raise WorkflowInputError(f"{where}: images must have shape (N, height, width, 3) (RGB), got {images.shape}")
     if images.shape[0] == 0 or images.shape[1] == 0 or images.shape[2] == 0:
         raise WorkflowInputError(f"{where}: no images (shape {images.shape})")
     low, high = int(images.min()), int(images.max())
@@ -126,9 +124,7 @@ def check_images(images: np.ndarray, where: str | Path) -> np.ndarray:
 def check_labels(labels: np.ndarray, n_classes: int, where: str | Path) -> np.ndarray:
     """Return ``labels`` as int64 (N,); accept (N,) or (N, 1); raise on a wrong shape, dtype or range."""
     if labels.dtype == object or labels.dtype.kind not in "ui":
-        raise WorkflowInputError(
-            f"{where}: labels must be integer class indices, got dtype {labels.dtype}"
-        )
+        raise WorkflowInputError(f"{where}: labels must be integer class indices, got dtype {labels.dtype}")
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim != 1:
@@ -157,8 +153,9 @@ def check_pair(images: np.ndarray, labels: np.ndarray, images_where, labels_wher
     return images, labels
 
 
-def load_arrays(images_path: str | Path, labels_path: str | Path, n_classes: int,
-                fix: str = RAW_FIX) -> tuple[np.ndarray, np.ndarray]:
+def load_arrays(
+    images_path: str | Path, labels_path: str | Path, n_classes: int, fix: str = RAW_FIX
+) -> tuple[np.ndarray, np.ndarray]:
     """Return (images uint8 (N, H, W, 3), labels int64 (N,)) from two .npy files, validated."""
     images_path, labels_path = Path(images_path), Path(labels_path)
     return check_pair(load_npy(images_path, fix), load_npy(labels_path, fix), images_path, labels_path, n_classes)
@@ -181,8 +178,11 @@ def load_labels(labels_path: str | Path, n_classes: int) -> np.ndarray:
 
 def scale(images: np.ndarray) -> np.ndarray:
     """Return uint8 pixel values 0..255 as float32 in [0, 1] (the lesson's normalisation)."""
-    check_memory(int(np.size(images)) * 4, f"{len(images)} images of {tuple(np.shape(images)[1:])} as float32",
-                 "use fewer or smaller images (datasets.<id>.subset, image_size) or a machine with more memory")
+    check_memory(
+        int(np.size(images)) * 4,
+        f"{len(images)} images of {tuple(np.shape(images)[1:])} as float32",
+        "use fewer or smaller images (datasets.<id>.subset, image_size) or a machine with more memory",
+    )
     return np.asarray(images, dtype=np.float32) / np.float32(255.0)
 
 
@@ -199,9 +199,13 @@ def read_classes(prepared: str | Path) -> dict:
     classes = read_json_checked(path, ("class_names", "n_classes", "image_shape"), "classes.json")
     names, shape = classes["class_names"], classes["image_shape"]
     valid = (
-        isinstance(names, list) and len(names) >= 2 and all(isinstance(n, str) for n in names)
+        isinstance(names, list)
+        and len(names) >= 2
+        and all(isinstance(n, str) for n in names)
         and classes["n_classes"] == len(names)
-        and isinstance(shape, list) and len(shape) == 3 and all(isinstance(n, int) and n > 0 for n in shape)
+        and isinstance(shape, list)
+        and len(shape) == 3
+        and all(isinstance(n, int) and n > 0 for n in shape)
     )
     if not valid:
         raise WorkflowInputError(
@@ -217,8 +221,9 @@ def load_split(prepared_dir: str | Path, part: str, n_classes: int) -> tuple[np.
         raise ValueError(f"part must be one of {PARTS}, got {part!r}")
     prepared_dir = Path(prepared_dir)
     try:
-        return load_arrays(prepared_dir / FILES[part]["images"], prepared_dir / FILES[part]["labels"], n_classes,
-                           REBUILD)
+        return load_arrays(
+            prepared_dir / FILES[part]["images"], prepared_dir / FILES[part]["labels"], n_classes, REBUILD
+        )
     except WorkflowInputError as exc:
         raise _made_here(exc) from exc
 
@@ -383,8 +388,9 @@ def read_raw(
                 f"{content['label_names']}"
             )
         splits = {
-            part: check_pair(*content[part], f"{raw_files[0]} ({part} images)", f"{raw_files[0]} ({part} labels)",
-                             n_classes)
+            part: check_pair(
+                *content[part], f"{raw_files[0]} ({part} images)", f"{raw_files[0]} ({part} labels)", n_classes
+            )
             for part in PARTS
         }
     else:

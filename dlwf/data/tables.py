@@ -85,8 +85,9 @@ def _near_names(wanted: list[str], columns: list[str]) -> str:
     return f" ({'; '.join(hints)}: spaces and upper/lower case count)" if hints else ""
 
 
-def read_csv_checked(path: str | Path, required: list[str] | None = None, separator: str | None = None,
-                     dtype=None) -> pd.DataFrame:
+def read_csv_checked(
+    path: str | Path, required: list[str] | None = None, separator: str | None = None, dtype=None
+) -> pd.DataFrame:
     """Return the CSV at ``path``; raise a clear error if it is empty, lacks ``required`` columns, has
     ambiguous column names (see :func:`_header_problems`) or rows with more fields than the header
     (pandas would silently take the first column as the row index and shift every column)."""
@@ -196,8 +197,10 @@ def _category_notes(values: pd.Series, column: str) -> list[str]:
         by_case.setdefault(value.casefold(), set()).add(value)
     clashes = sorted(sorted(v) for v in by_case.values() if len(v) > 1)
     if clashes:
-        notes.append(f"column {column!r}: values {clashes[:5]} differ only in upper/lower case and count as different "
-                     "categories; write each one way if they are the same")
+        notes.append(
+            f"column {column!r}: values {clashes[:5]} differ only in upper/lower case and count as different "
+            "categories; write each one way if they are the same"
+        )
     return notes
 
 
@@ -287,8 +290,9 @@ def read_table(
         except WorkflowInputError as exc:
             if "non-numeric" not in str(exc):
                 raise
-            raise WorkflowInputError(f"{exc}; the target of a regression must be a number (for classes set task: "
-                                     "classification)") from exc
+            raise WorkflowInputError(
+                f"{exc}; the target of a regression must be a number (for classes set task: classification)"
+            ) from exc
     for column in categorical:
         text = table[column].astype(str)
         table[column] = text.str.strip()
@@ -340,8 +344,15 @@ def _check_split(labels: pd.Series | None, n_rows: int, share: float, key: str, 
             )
 
 
-def split_table(prepared: pd.DataFrame, target: str, task: str, test_size: float = 0.2, validation_size: float = 0.0,
-                random_state: int = 0, where: str = "table") -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
+def split_table(
+    prepared: pd.DataFrame,
+    target: str,
+    task: str,
+    test_size: float = 0.2,
+    validation_size: float = 0.0,
+    random_state: int = 0,
+    where: str = "table",
+) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
     """Return (train, validation or None, test) rows of a prepared table.
 
     Classification splits are stratified on the one-hot targets, exactly as the lesson's
@@ -358,16 +369,17 @@ def split_table(prepared: pd.DataFrame, target: str, task: str, test_size: float
 
     labels = prepared[target] if class_names else None
     _check_split(labels, len(prepared), test_size, "split.test_size", f"split.test_size {test_size}", where)
-    train, test = train_test_split(prepared, test_size=test_size, random_state=random_state, shuffle=True,
-                                   stratify=stratify(prepared))
+    train, test = train_test_split(
+        prepared, test_size=test_size, random_state=random_state, shuffle=True, stratify=stratify(prepared)
+    )
     validation = None
     if validation_size:
         share = validation_size / (1 - test_size)
         setting = f"split.validation_size {validation_size} ({share:.3g} of the rows left after the test set)"
-        _check_split(train[target] if class_names else None, len(train), share, "split.validation_size", setting,
-                     where)
-        train, validation = train_test_split(train, test_size=share, random_state=random_state, shuffle=True,
-                                             stratify=stratify(train))
+        _check_split(train[target] if class_names else None, len(train), share, "split.validation_size", setting, where)
+        train, validation = train_test_split(
+            train, test_size=share, random_state=random_state, shuffle=True, stratify=stratify(train)
+        )
     return train, validation, test
 
 

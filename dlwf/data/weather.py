@@ -133,7 +133,10 @@ def split_sizes(n_rows: int, test_size: float, holdout_test_size: float, where: 
 
 
 def split_view(
-    view: pd.DataFrame, test_size: float = 0.3, holdout_test_size: float = 0.5, random_state: int = 0,
+    view: pd.DataFrame,
+    test_size: float = 0.3,
+    holdout_test_size: float = 0.5,
+    random_state: int = 0,
     where: str = "split",
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Return (train, validation, test): the lesson's two train_test_split calls on the view's rows.

@@ -21,9 +21,7 @@ def majority_baseline_accuracy(train_labels: np.ndarray, test_labels: np.ndarray
 def classification_metrics(true_idx: np.ndarray, pred_idx: np.ndarray, class_names: list[str]) -> dict:
     """Return accuracy and per-class precision/recall/support for integer labels."""
     labels = list(range(len(class_names)))
-    precision, recall, f1, support = precision_recall_fscore_support(
-        true_idx, pred_idx, labels=labels, zero_division=0
-    )
+    precision, recall, f1, support = precision_recall_fscore_support(true_idx, pred_idx, labels=labels, zero_division=0)
     return {
         "accuracy": float(accuracy_score(true_idx, pred_idx)),
         "per_class": {

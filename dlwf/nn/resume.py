@@ -99,8 +99,10 @@ def prepare(directory: str | os.PathLike, fingerprint: dict, log: Callable[[str]
         if stored == fingerprint:  # anything besides the fingerprint is a backup to resume from
             return any(p.name != FINGERPRINT_FILE for p in path.iterdir())
         changed = _differences(stored, fingerprint)
-        log(f"discarded the backup in {path} of an earlier, unfinished run of this job ({'; '.join(changed)} "
-            "from this run's), so training starts at epoch 1")
+        log(
+            f"discarded the backup in {path} of an earlier, unfinished run of this job ({'; '.join(changed)} "
+            "from this run's), so training starts at epoch 1"
+        )
         shutil.rmtree(path)
     path.mkdir(parents=True, exist_ok=True)
     write_json(fingerprint, path / FINGERPRINT_FILE)
@@ -149,8 +151,9 @@ class Job:
         """The backup callback of one ``fit`` (None when disabled); put it after ``callbacks``."""
         if not self.enabled:
             return None
-        return EpochBackup(self.directory / subdir if subdir else self.directory, callbacks, self.every_seconds,
-                           self.log)
+        return EpochBackup(
+            self.directory / subdir if subdir else self.directory, callbacks, self.every_seconds, self.log
+        )
 
     def chunks(self, part: str) -> ChunkBackup | None:
         """The chunk backup of one pass over many inputs (None when disabled)."""
@@ -196,8 +199,11 @@ def _event_files(directory: Path) -> list[Path]:
     """The files TensorBoard callbacks wrote under ``directory`` (not hidden ones such as Snakemake's markers)."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.rglob("*")
-                  if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts))
+    return sorted(
+        p
+        for p in directory.rglob("*")
+        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(directory).parts)
+    )
 
 
 def snapshot_tensorboard(log_dir: str | os.PathLike, backup: Path, previous: dict[str, int]) -> dict[str, int]:
@@ -254,8 +260,9 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
     flushed event files). :meth:`history` is the history of every epoch, resumed ones included.
     """
 
-    def __init__(self, directory: str | os.PathLike, callbacks=(), every_seconds: float = 0.0,
-                 log: Callable[[str], None] = print):
+    def __init__(
+        self, directory: str | os.PathLike, callbacks=(), every_seconds: float = 0.0, log: Callable[[str], None] = print
+    ):
         super().__init__(str(directory), save_freq="epoch", delete_checkpoint=False)
         self.directory = Path(directory)
         self.every_seconds = float(every_seconds)
@@ -303,11 +310,15 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
                 Path(callback.filepath).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(self.directory / saved["file"], callback.filepath)
         if state["finished"]:
-            self.log(f"resumed from the backup in {self.directory}: training had finished after epoch {done} "
-                     "before the job was interrupted; its final weights are used, nothing is trained again")
+            self.log(
+                f"resumed from the backup in {self.directory}: training had finished after epoch {done} "
+                "before the job was interrupted; its final weights are used, nothing is trained again"
+            )
         else:
-            self.log(f"resumed from the backup in {self.directory}: epochs 1-{done} were done before the job was "
-                     f"interrupted; training goes on with epoch {done + 1} of {epochs}")
+            self.log(
+                f"resumed from the backup in {self.directory}: epochs 1-{done} were done before the job was "
+                f"interrupted; training goes on with epoch {done + 1} of {epochs}"
+            )
 
     # -- back up
 
@@ -339,9 +350,13 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
         keep.add(weights)
         stopping = []
         for i, callback in enumerate(self.early_stopping):
-            saved = {"wait": int(callback.wait), "stopped_epoch": int(callback.stopped_epoch),
-                     "best": None if callback.best is None else float(callback.best),
-                     "best_epoch": int(callback.best_epoch), "best_weights": None}
+            saved = {
+                "wait": int(callback.wait),
+                "stopped_epoch": int(callback.stopped_epoch),
+                "best": None if callback.best is None else float(callback.best),
+                "best_epoch": int(callback.best_epoch),
+                "best_weights": None,
+            }
             if callback.best_weights is not None:
                 saved["best_weights"] = f"early_stopping-{i}-{tag}.npz"
                 with atomic_path(self.directory / saved["best_weights"], suffix=".npz") as tmp:
@@ -363,15 +378,25 @@ class EpochBackup(keras.callbacks.BackupAndRestore):
             for callback in self.tensorboards:
                 for writer in getattr(callback, "_writers", {}).values():
                     writer.flush()
-            self._tensorboard_sizes = snapshot_tensorboard(log_dir, self.directory / TENSORBOARD_COPY,
-                                                           self._tensorboard_sizes)
+            self._tensorboard_sizes = snapshot_tensorboard(
+                log_dir, self.directory / TENSORBOARD_COPY, self._tensorboard_sizes
+            )
             tensorboard = {"log_dir": str(log_dir), "files": self._tensorboard_sizes}
         seconds = self._seconds_before + time.monotonic() - self._started
-        _write_state(self.directory, {
-            "epochs_done": done, "finished": finished, "weights": weights, "history": self.rows,
-            "early_stopping": stopping, "best_savers": savers, "tensorboard": tensorboard,
-            "resumes": self.resumes, "seconds": round(seconds, 3),
-        })
+        _write_state(
+            self.directory,
+            {
+                "epochs_done": done,
+                "finished": finished,
+                "weights": weights,
+                "history": self.rows,
+                "early_stopping": stopping,
+                "best_savers": savers,
+                "tensorboard": tensorboard,
+                "resumes": self.resumes,
+                "seconds": round(seconds, 3),
+            },
+        )
         for path in self.directory.iterdir():  # the previous backup's files
             if path.name not in keep and path.is_file() and not path.name.startswith("."):
                 path.unlink()

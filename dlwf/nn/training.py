@@ -174,8 +174,13 @@ def build(
     keras.utils.set_random_seed(settings["seed"])
     args = {**settings["model"]["args"], **(overrides or {})}
     return build_model(
-        settings["model"]["builder"], input_shape=tuple(input_shape), n_outputs=n_outputs, args=args,
-        adapt_data=adapt_data, where=where, vocabularies=vocabularies,
+        settings["model"]["builder"],
+        input_shape=tuple(input_shape),
+        n_outputs=n_outputs,
+        args=args,
+        adapt_data=adapt_data,
+        where=where,
+        vocabularies=vocabularies,
     )
 
 
@@ -186,8 +191,19 @@ def shape_text(x) -> str:
     return str(tuple(np.shape(x)))
 
 
-def summary_line(what: str, x, y, validation, model: keras.Model, training: dict, backup: resume.Job | None,
-                 state: dict | None = None, extra: str = "", kind: str = "TRAINING", start: str | None = None) -> str:
+def summary_line(
+    what: str,
+    x,
+    y,
+    validation,
+    model: keras.Model,
+    training: dict,
+    backup: resume.Job | None,
+    state: dict | None = None,
+    extra: str = "",
+    kind: str = "TRAINING",
+    start: str | None = None,
+) -> str:
     """The one line a training log starts with: what is trained, on which data, how big, where, how long.
 
     ``what`` names the experiment; ``state`` is the backup being resumed (None: from epoch 1), or

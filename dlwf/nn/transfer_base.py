@@ -224,8 +224,13 @@ def assemble(extractor: keras.Model, head: keras.Model) -> keras.Model:
     return keras.Model(inputs, head(extractor(inputs)), name="transfer_model")
 
 
-def extract_features(extractor: keras.Model, images: np.ndarray, batch_size: int = BATCH_SIZE,
-                     progress_every: int | None = None, backup=None) -> np.ndarray:
+def extract_features(
+    extractor: keras.Model,
+    images: np.ndarray,
+    batch_size: int = BATCH_SIZE,
+    progress_every: int | None = None,
+    backup=None,
+) -> np.ndarray:
     """Return the extractor's outputs (float32 (N, D)) for uint8 images, scaled to [0, 1] batch by batch.
 
     ``backup`` (a :class:`dlwf.nn.resume.ChunkBackup`) keeps the rows computed so far, in chunks of
@@ -239,12 +244,11 @@ def extract_features(extractor: keras.Model, images: np.ndarray, batch_size: int
         if done is not None and len(done) <= len(images):
             outputs.append(done)
             first = len(done)
-            print(f"  resumed: the features of images 1-{first} come from the backup in {backup.directory}",
-                  flush=True)
+            print(f"  resumed: the features of images 1-{first} come from the backup in {backup.directory}", flush=True)
     start_time = time.perf_counter()
     batches = 0
     for start in range(first, len(images), batch_size):
-        pending.append(np.asarray(extractor.predict_on_batch(scale(images[start:start + batch_size]))))
+        pending.append(np.asarray(extractor.predict_on_batch(scale(images[start : start + batch_size]))))
         batches += 1
         done = start + len(pending[-1])
         if backup is not None and backup.add(pending, done - sum(len(p) for p in pending)):
@@ -259,7 +263,7 @@ def predict_logits(model: keras.Model, inputs: np.ndarray, batch_size: int = BAT
     """Return ``model``'s outputs for ``inputs`` (uint8 images are scaled first), batch by batch."""
     outputs = []
     for start in range(0, len(inputs), batch_size):
-        batch = inputs[start:start + batch_size]
+        batch = inputs[start : start + batch_size]
         batch = scale(batch) if batch.dtype == np.uint8 else batch
         outputs.append(np.asarray(model.predict_on_batch(batch)))
     return np.concatenate(outputs).astype(np.float32, copy=False)

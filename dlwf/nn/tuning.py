@@ -45,8 +45,9 @@ def declare(hp: keras_tuner.HyperParameters, space: dict, where: str) -> dict:
                 raise WorkflowInputError(f"{where}.{name}: type int needs integer min, max and step")
             values[name] = hp.Int(name, min_value=int(spec["min"]), max_value=int(spec["max"]), step=int(spec["step"]))
         elif kind == "float":
-            values[name] = hp.Float(name, min_value=float(spec["min"]), max_value=float(spec["max"]),
-                                    step=float(spec["step"]))
+            values[name] = hp.Float(
+                name, min_value=float(spec["min"]), max_value=float(spec["max"]), step=float(spec["step"])
+            )
         else:
             raise WorkflowInputError(f"{where}.{name}.type: unknown type {kind!r}")
         if kind != "choice" and spec["min"] > spec["max"]:
@@ -72,7 +73,10 @@ class ExperimentHyperModel(keras_tuner.HyperModel):
     def build(self, hp):
         values = declare(hp, self.settings["tuner"]["hyperparameters"], f"{self.where}.tuner.hyperparameters")
         model = training.build(
-            self.settings, self.input_shape, self.n_classes, overrides=values,
+            self.settings,
+            self.input_shape,
+            self.n_classes,
+            overrides=values,
             where=f"{self.where}.model (with tuner.hyperparameters)",
         )
         return training.compile_model(model, self.settings["training"])
@@ -132,8 +136,7 @@ def _trial_rows(tuner, hypermodel: ExperimentHyperModel, objective: str):
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         values = dict(trial.hyperparameters.values)
         history = hypermodel.histories.get(_key(values))
-        row = {"trial": trial_id, **values, "status": str(trial.status), "objective": objective,
-               "score": trial.score}
+        row = {"trial": trial_id, **values, "status": str(trial.status), "objective": objective, "score": trial.score}
         if history is not None and trial.best_step is not None and trial.best_step < len(history):
             best = history.iloc[int(trial.best_step)]  # the epoch the score comes from
             row["best_epoch"] = int(best["epoch"])
@@ -176,21 +179,37 @@ def search(
     hypermodel = ExperimentHyperModel(settings, x.shape[1:], n_classes, where, backup)
     first = hypermodel.build(keras_tuner.HyperParameters())  # bad argument values fail here, naming the key
     space = " x ".join(tuner_settings["hyperparameters"])
-    runtime.print_summary(training.summary_line(
-        what or where, x, y, validation, first, settings["training"], backup, kind="TUNING",
-        extra=f" at the first grid point (keras-tuner GridSearch over {space}, "
-              f"max_trials {tuner_settings['max_trials']})",
-        start="resuming the search from the backup" if resuming else "from the first trial",
-    ), notes)
+    runtime.print_summary(
+        training.summary_line(
+            what or where,
+            x,
+            y,
+            validation,
+            first,
+            settings["training"],
+            backup,
+            kind="TUNING",
+            extra=f" at the first grid point (keras-tuner GridSearch over {space}, "
+            f"max_trials {tuner_settings['max_trials']})",
+            start="resuming the search from the backup" if resuming else "from the first trial",
+        ),
+        notes,
+    )
     trials_dir = backup.directory / TRIALS
     if resuming and tensorboard_dir is not None and trials_dir.is_dir():
         for trial_backup in sorted(trials_dir.iterdir()):
             resume.restore_tensorboard(trial_backup, log=backup.log)
-    oracle = ResumableGridSearchOracle(objective=objective, max_trials=tuner_settings["max_trials"],
-                                       seed=settings["seed"])
+    oracle = ResumableGridSearchOracle(
+        objective=objective, max_trials=tuner_settings["max_trials"], seed=settings["seed"]
+    )
     # keras_tuner.GridSearch is this Tuner with keras-tuner's own GridSearchOracle
-    tuner = keras_tuner.Tuner(oracle=oracle, hypermodel=hypermodel, directory=str(backup.directory),
-                              project_name=PROJECT, overwrite=not resuming)
+    tuner = keras_tuner.Tuner(
+        oracle=oracle,
+        hypermodel=hypermodel,
+        directory=str(backup.directory),
+        project_name=PROJECT,
+        overwrite=not resuming,
+    )
     done = []
     for trial_id, trial in sorted(tuner.oracle.trials.items()):
         state = backup.state(f"{TRIALS}/{trial_id}")
@@ -199,8 +218,10 @@ def search(
             done.append(trial_id)
     if done:
         backup.resumes.append({"trials_not_run_again": done})
-        backup.log(f"resumed the keras-tuner search from {backup.directory / PROJECT}: trial(s) {', '.join(done)} "
-                   "had finished before the job was interrupted and are not run again")
+        backup.log(
+            f"resumed the keras-tuner search from {backup.directory / PROJECT}: trial(s) {', '.join(done)} "
+            "had finished before the job was interrupted and are not run again"
+        )
     tuner.search_space_summary()
     tuner.search(
         x,

@@ -146,7 +146,9 @@ class Plan(RuleInputs):
         unavailable = self.unavailable_datasets()
         grids = {layout.experiment_dir(e) for e in self.experiments.values() if e.mode == "grid"}
         return [
-            p for d in self.datasets if d not in unavailable
+            p
+            for d in self.datasets
+            if d not in unavailable
             for p in self.dataset_outputs(d)
             if Path(p).name == "metrics.json" and str(Path(p).parent) not in grids
         ]
@@ -197,7 +199,8 @@ class Plan(RuleInputs):
             if not spec.enabled:
                 continue
             failed = [
-                layout.raw_file(d, f["name"]) for f in spec.files
+                layout.raw_file(d, f["name"])
+                for f in spec.files
                 if not Path(layout.raw_file(d, f["name"])).exists()
                 and Path(layout.failure_marker(d, f["name"])).exists()
             ]
@@ -269,16 +272,18 @@ class Plan(RuleInputs):
         views = sorted({spec["view"] for spec in experiments.values() if spec["view"]})
         exploration = f"{layout.RESULTS}/{dataset}/exploration/"
         prepared = (f"{layout.RESULTS}/{dataset}/prepared/", f"{layout.RESULTS}/{dataset}/prepared.json")
-        return markup.for_params({
-            "dataset": dataset,
-            "episode": episode or "",
-            "description": self.datasets[dataset].description,
-            "exploration": [p for p in outputs if p.startswith(exploration)],
-            "views": {v: layout.view_file(dataset, v) for v in views},
-            "data": {Path(p).stem: p for p in outputs if p.startswith(prepared) and p.endswith(".json")},
-            "sources": {f["name"]: layout.provenance_file(dataset, f["name"]) for f in files},
-            "experiments": experiments,
-        })
+        return markup.for_params(
+            {
+                "dataset": dataset,
+                "episode": episode or "",
+                "description": self.datasets[dataset].description,
+                "exploration": [p for p in outputs if p.startswith(exploration)],
+                "views": {v: layout.view_file(dataset, v) for v in views},
+                "data": {Path(p).stem: p for p in outputs if p.startswith(prepared) and p.endswith(".json")},
+                "sources": {f["name"]: layout.provenance_file(dataset, f["name"]) for f in files},
+                "experiments": experiments,
+            }
+        )
 
     def report_inputs(self, dataset: str | None = None, episode: str | None = None, **_) -> list[str]:
         """Every file the report reads: a changed result reruns the report."""

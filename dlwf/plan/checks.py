@@ -48,8 +48,10 @@ def top_level(config: dict) -> list[str]:
     """`mirror` is a directory name, not the text of a null (what --config mirror=null gives)."""
     mirror = config["mirror"]
     if isinstance(mirror, str) and mirror.strip() in ("", "null", "None", "none", "~"):
-        return [f"config key mirror: {mirror!r} is text, not a directory (--config mirror=null arrives as the text "
-                "'null'); leave mirror out to use the URLs, or give the mirror directory"]
+        return [
+            f"config key mirror: {mirror!r} is text, not a directory (--config mirror=null arrives as the text "
+            "'null'); leave mirror out to use the URLs, or give the mirror directory"
+        ]
     return []
 
 
@@ -68,8 +70,10 @@ def references(config: dict, datasets: dict[str, Dataset]) -> list[str]:
             )
     for name in datasets:
         if name in RESERVED_DATASET_IDS:
-            problems.append(f"config key datasets.{name}: {name!r} is reserved for workflow files "
-                            f"({RESERVED_DATASET_IDS[name]}); choose another dataset id")
+            problems.append(
+                f"config key datasets.{name}: {name!r} is reserved for workflow files "
+                f"({RESERVED_DATASET_IDS[name]}); choose another dataset id"
+            )
     return problems
 
 
@@ -185,8 +189,10 @@ def task_fit(experiments: dict[str, Experiment]) -> list[str]:
     for exp in _configured(experiments):
         training, key = exp.training, f"config key {exp.key}.training"
         images = exp.kind in ("images", "image_folder")
-        expected = "sparse_categorical_crossentropy" if images else (
-            "categorical_crossentropy" if exp.task == "classification" else "mse"
+        expected = (
+            "sparse_categorical_crossentropy"
+            if images
+            else ("categorical_crossentropy" if exp.task == "classification" else "mse")
         )
         why = {
             "sparse_categorical_crossentropy": "image labels are class indices",
@@ -253,8 +259,10 @@ def predictions(config: dict, experiments: dict[str, Experiment]) -> list[str]:
             problems.append(f"{key}.experiment: unknown experiment {spec['experiment']!r}")
         elif exp.mode == "grid":
             point = next(e.id for e in experiments.values() if e.grid_of == exp.id)
-            problems.append(f"{key}.experiment: {exp.id!r} is a grid (one model per point), not one model; "
-                            f"name one of its points, e.g. {point!r}")
+            problems.append(
+                f"{key}.experiment: {exp.id!r} is a grid (one model per point), not one model; "
+                f"name one of its points, e.g. {point!r}"
+            )
         elif exp.kind == "weather":
             problems.append(f"{key}.experiment: predicting with weather experiments (next-day views) is not supported")
         elif exp.kind == "table" and "url" not in spec:
@@ -282,8 +290,10 @@ def _choice_problems(builder: str, exp: Experiment, name: str, values: list, whe
     """keras-tuner's Choice takes values of one type; each must be a valid value of the builder argument."""
     types = sorted({type(v).__name__ for v in values})
     if len(types) > 1:
-        return [f"{where}.values: {values} mix {' and '.join(types)}; keras-tuner's Choice takes one type of value "
-                "(all text, all numbers or all true/false)"]
+        return [
+            f"{where}.values: {values} mix {' and '.join(types)}; keras-tuner's Choice takes one type of value "
+            "(all text, all numbers or all true/false)"
+        ]
     problems = []
     for value in values:
         args = {**exp.model["args"], name: value}
@@ -326,8 +336,9 @@ def searches(experiments: dict[str, Experiment]) -> list[str]:
                 for end in ("min", "max"):
                     value = int(space[end]) if space["type"] == "int" else float(space[end])
                     args = {**exp.model["args"], name: value}
-                    problems += _arg_problems(builder, args, f"{exp.key}.tuner.hyperparameters.{name}.{end}",
-                                              f"value {value!r}")
+                    problems += _arg_problems(
+                        builder, args, f"{exp.key}.tuner.hyperparameters.{name}.{end}", f"value {value!r}"
+                    )
     return problems
 
 
@@ -384,8 +395,9 @@ def monitored(experiments: dict[str, Experiment]) -> list[str]:
         for key, name in watched:
             if name not in names:
                 why = _why_not_logged(name, training)
-                problems.append(f"config key {exp.key}.{key}: {name!r} is never logged by this training{why}; "
-                                f"it logs {names}")
+                problems.append(
+                    f"config key {exp.key}.{key}: {name!r} is never logged by this training{why}; it logs {names}"
+                )
         if exp.mode == "grid" and exp.sweep is not None and "accuracy" not in training["metrics"]:
             problems.append(
                 f"config key {exp.key}.training.metrics: a sweep records each value's validation accuracy; "
@@ -423,16 +435,20 @@ def table_settings(datasets: dict[str, Dataset]) -> list[str]:
     for name, dataset in datasets.items():
         spec, key = dataset.spec, f"config key datasets.{name}"
         if dataset.kind == "weather" and spec["target"] in CALENDAR_COLUMNS:
-            problems.append(f"{key}.target: {spec['target']!r} is a calendar column, never predicted; "
-                            "choose a measured column (e.g. BASEL_sunshine)")
+            problems.append(
+                f"{key}.target: {spec['target']!r} is a calendar column, never predicted; "
+                "choose a measured column (e.g. BASEL_sunshine)"
+            )
         if dataset.kind != "table":
             continue
         target, id_column, features = spec["target"], spec["id_column"], spec["features"]
         if id_column is not None and id_column == target:
             problems.append(f"{key}.id_column: {id_column!r} is the target; the id column names rows, choose another")
         if id_column in PREDICTION_COLUMNS:
-            problems.append(f"{key}.id_column: {id_column!r} is a column the predictions files add "
-                            f"{list(PREDICTION_COLUMNS)}; rename the column in the file")
+            problems.append(
+                f"{key}.id_column: {id_column!r} is a column the predictions files add "
+                f"{list(PREDICTION_COLUMNS)}; rename the column in the file"
+            )
         reserved = [c for c in (target, id_column) if c is not None]
         if isinstance(features, list):
             clash = [c for c in features if c in reserved]
@@ -441,11 +457,18 @@ def table_settings(datasets: dict[str, Dataset]) -> list[str]:
         elif isinstance(features, dict):
             clash = [c for c in features["drop"] if c in reserved]
             if clash:
-                problems.append(f"{key}.features.drop: {clash} is the target or the id column, never a feature anyway; "
-                                "remove it from drop")
+                problems.append(
+                    f"{key}.features.drop: {clash} is the target or the id column, never a feature anyway; "
+                    "remove it from drop"
+                )
         categorical = spec["categorical"] or []
-        not_features = [c for c in categorical if c in reserved or (isinstance(features, list) and c not in features)
-                        or (isinstance(features, dict) and c in features["drop"])]
+        not_features = [
+            c
+            for c in categorical
+            if c in reserved
+            or (isinstance(features, list) and c not in features)
+            or (isinstance(features, dict) and c in features["drop"])
+        ]
         if not_features:
             problems.append(f"{key}.categorical: {not_features} are not feature columns ({key}.features)")
         separator = spec["separator"]
@@ -469,8 +492,10 @@ def class_names(datasets: dict[str, Dataset]) -> list[str]:
             by_key.setdefault(label.strip().casefold(), []).append(label)
         clashes = [v for v in by_key.values() if len(v) > 1]
         if clashes:
-            problems.append(f"config key datasets.{name}.class_names: {clashes[0]} differ only in upper/lower case "
-                            "or spaces; every class needs a name of its own")
+            problems.append(
+                f"config key datasets.{name}.class_names: {clashes[0]} differ only in upper/lower case "
+                "or spaces; every class needs a name of its own"
+            )
     return problems
 
 
@@ -531,7 +556,7 @@ def image_sizes(datasets: dict[str, Dataset], experiments: dict[str, Experiment]
             if not fits:
                 changed = {k: v for k, v in args.items() if exp.model["args"].get(k) != v}
                 prefix = "model.args."
-                changed |= {k[len(prefix):]: v for k, v in (exp.point or {}).items() if k.startswith(prefix)}
+                changed |= {k[len(prefix) :]: v for k, v in (exp.point or {}).items() if k.startswith(prefix)}
                 problems.append(
                     f"config key {exp.key}.model.args: {args['conv_layers']} Conv2D block(s) with kernel_size "
                     f"{args['kernel_size']} and pooled_layers {args['pooled_layers']}"

@@ -157,7 +157,9 @@ def _used_functions(infos: dict[tuple[str, str], ModuleInfo]) -> set[tuple[tuple
     while True:
         attrs = {name for module_refs in refs.values() for kind, name in module_refs if kind == "attr"}
         attrs |= {  # `from m import f` and a use of the bare name f
-            name for module_refs in refs.values() for kind, name in module_refs
+            name
+            for module_refs in refs.values()
+            for kind, name in module_refs
             if kind == "import" and ("name", name) in module_refs
         }
         new = {
@@ -231,9 +233,13 @@ def _syntax(path: Path) -> bytes:
     tree = ast.parse(path.read_text(), filename=str(path))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if (isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) and body
-                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)):
+        if (
+            isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, annotate_fields=False, include_attributes=False).encode()
 

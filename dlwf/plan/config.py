@@ -231,8 +231,11 @@ def _json_duplicates(path: Path, text: str) -> list[str]:
         json.loads(text, object_pairs_hook=pairs)
     except ValueError:
         return []
-    return [f"config file {path}: key {key!r} is written twice in one object; JSON readers keep only the last one, "
-            "so the first would be ignored silently: merge the two into one" for key in found]
+    return [
+        f"config file {path}: key {key!r} is written twice in one object; JSON readers keep only the last one, "
+        "so the first would be ignored silently: merge the two into one"
+        for key in found
+    ]
 
 
 def config_file_problems(path: str | Path) -> list[str]:

@@ -31,8 +31,12 @@ IMAGE_KINDS = ("images", "image_folder")  # trained on prepared image arrays (ru
 # validation data).
 TASK_DEFAULTS = {
     "classification": {
-        "training": {"loss": "categorical_crossentropy", "metrics": ["accuracy"], "from_logits": False,
-                     "validation": None},
+        "training": {
+            "loss": "categorical_crossentropy",
+            "metrics": ["accuracy"],
+            "from_logits": False,
+            "validation": None,
+        },
         "dense": {"output_activation": "softmax"},
     },
     "regression": {
@@ -40,8 +44,12 @@ TASK_DEFAULTS = {
         "dense": {"output_activation": None},
     },
     "images": {
-        "training": {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"], "from_logits": True,
-                     "validation": "test"},
+        "training": {
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+            "from_logits": True,
+            "validation": "test",
+        },
     },
 }
 
@@ -188,8 +196,10 @@ def point_names(grid: dict[str, list]) -> list[tuple[str, dict]]:
         names.append(re.sub(r"[^A-Za-z0-9._-]", "-", name))
     readable = len(set(names)) == len(names) and all(len(n) <= 80 for n in names)
     width = len(str(len(points)))
-    return [(name if readable else f"point_{i:0{width}d}", values)
-            for i, (name, values) in enumerate(zip(names, points, strict=True), start=1)]
+    return [
+        (name if readable else f"point_{i:0{width}d}", values)
+        for i, (name, values) in enumerate(zip(names, points, strict=True), start=1)
+    ]
 
 
 def set_path(spec: dict, path: str, value) -> None:
@@ -303,8 +313,9 @@ def make_experiments(config: dict, datasets: dict[str, Dataset]) -> tuple[dict[s
                     problems += found
                     continue
                 point_id = f"{name}/{point}"
-                experiments[point_id] = _experiment(point_id, block, dataset, grid_of=name, point=values,
-                                                    grid_index=index)
+                experiments[point_id] = _experiment(
+                    point_id, block, dataset, grid_of=name, point=values, grid_index=index
+                )
             continue
         experiments[name] = _experiment(name, spec, dataset)
         for offset in range(1, spec["repeats"]):

@@ -36,8 +36,7 @@ LEADERBOARD = [f"{RESULTS}/leaderboard.csv", f"{RESULTS}/leaderboard.html"]
 # the lesson's episodes with results (target rules of the same names; config key experiments.X.episode)
 EPISODES = ["episode2", "episode3", "episode4", "episode5"]
 
-MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png",
-               "model_card.md"]
+MODEL_FILES = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png", "model_card.md"]
 CLASSIFIER_FILES = MODEL_FILES + ["confusion_matrix.csv", "confusion_matrix.png"]
 REGRESSOR_FILES = MODEL_FILES + ["predicted_vs_true_train.png", "predicted_vs_true_test.png"]
 GRID_FILES = ["grid.csv", "grid.png"]
@@ -184,7 +183,7 @@ def own_files(exp: Experiment) -> dict[str, str]:
     return {
         PurePosixPath(p).name: p
         for p in experiment_outputs(exp)
-        if p.startswith(prefix) and "/" not in p[len(prefix):] and p.endswith(REPORT_FILE_TYPES)
+        if p.startswith(prefix) and "/" not in p[len(prefix) :] and p.endswith(REPORT_FILE_TYPES)
     }
 
 

@@ -23,8 +23,7 @@ LESSON = "Introduction to Deep Learning (The Carpentries, 2024-11)"
 
 # The lesson's data, by dataset: file name -> the URL the lesson downloads it from.
 WEATHER_LIGHT = {
-    "weather_prediction_dataset_light.csv":
-        "https://zenodo.org/records/5071376/files/weather_prediction_dataset_light.csv",
+    "weather_prediction_dataset_light.csv": "https://zenodo.org/records/5071376/files/weather_prediction_dataset_light.csv",
 }
 DOLLAR_STREET_10 = {
     name: f"https://zenodo.org/records/10970014/files/{name}"
@@ -34,31 +33,42 @@ DOLLAR_STREET_10 = {
 # experiment id -> the lesson's number for it
 RESULTS = {
     "dense_100_50": {
-        "data": WEATHER_LIGHT, "metric": "rmse", "value": 4.0778,
+        "data": WEATHER_LIGHT,
+        "metric": "rmse",
+        "value": 4.0778,
         "where": "episode 3, step 8 'Measure performance': 'Neural network: 4.077792167663574' "
-                 "(baseline 3.877), line 1039",
+        "(baseline 3.877), line 1039",
     },
     "basel_9y": {
-        "data": WEATHER_LIGHT, "metric": "rmse", "value": 3.3762,
+        "data": WEATHER_LIGHT,
+        "metric": "rmse",
+        "value": 3.3762,
         "where": "episode 3, exercise 'Simplify the model and add data': 'Test RMSE: 3.3761725425720215', line 1242",
     },
     "all_years": {
-        "data": WEATHER_LIGHT, "metric": "rmse", "value": 3.23,
-        "where": "episode 3, optional exercise on all years and features: 'an RMSE on the test set of 3.23', "
-                 "line 1258",
+        "data": WEATHER_LIGHT,
+        "metric": "rmse",
+        "value": 3.23,
+        "where": "episode 3, optional exercise on all years and features: 'an RMSE on the test set of 3.23', line 1258",
     },
     "cnn_pool": {
-        "data": DOLLAR_STREET_10, "metric": "accuracy", "value": 0.28,
+        "data": DOLLAR_STREET_10,
+        "metric": "accuracy",
+        "value": 0.28,
         "where": "episode 4, 'Comparison with a network with only dense layers': 'the CNN reached about 28% "
-                 "accuracy', line 1587",
+        "accuracy', line 1587",
     },
     "dense_only": {
-        "data": DOLLAR_STREET_10, "metric": "accuracy", "value": 0.18,
+        "data": DOLLAR_STREET_10,
+        "metric": "accuracy",
+        "value": 0.18,
         "where": "episode 4, 'Comparison with a network with only dense layers': 'the validation accuracy only "
-                 "reaches about 18%', line 1587",
+        "reaches about 18%', line 1587",
     },
     "transfer": {
-        "data": DOLLAR_STREET_10, "metric": "accuracy", "value": 0.64,
+        "data": DOLLAR_STREET_10,
+        "metric": "accuracy",
+        "value": 0.64,
         "where": "episode 5, '3. Inspect the results': 'The final validation accuracy reaches 64%', line 2059",
     },
 }

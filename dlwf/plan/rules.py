@@ -74,9 +74,13 @@ class RuleInputs:
     def image_folder_settings(self, dataset: str, **_) -> dict:
         """What defines an image folder's prepared arrays (the files themselves are the inputs)."""
         spec = self.datasets[dataset].spec
-        settings = {"image_size": spec["image_size"], "test_size": spec["split"]["test_size"],
-                    "random_state": spec["split"]["random_state"], "class_names": spec.get("class_names"),
-                    "skip_unreadable": spec["skip_unreadable"]}
+        settings = {
+            "image_size": spec["image_size"],
+            "test_size": spec["split"]["test_size"],
+            "random_state": spec["split"]["random_state"],
+            "class_names": spec.get("class_names"),
+            "skip_unreadable": spec["skip_unreadable"],
+        }
         return canonical(settings)
 
     def weather_split(self, dataset: str, **_) -> dict:
@@ -95,8 +99,11 @@ class RuleInputs:
         """What defines one view file: target column, last row, feature prefixes."""
         settings = self.datasets[dataset].spec["views"][view]
         return canonical(
-            {"target": self.target(dataset), "last_row": settings["last_row"],
-             "feature_prefixes": settings["feature_prefixes"]}
+            {
+                "target": self.target(dataset),
+                "last_row": settings["last_row"],
+                "feature_prefixes": settings["feature_prefixes"],
+            }
         )
 
     def image_dataset(self, dataset: str, **_) -> dict:
@@ -175,15 +182,17 @@ class RuleInputs:
         """What the leaderboard shows of each of its experiments besides its metrics.json: the
         description and the lesson's number (escaped for params, see :mod:`dlwf.core.markup`)."""
         shown = set(self.metrics_files())
-        return markup.for_params({
-            e.id: {
-                "description": e.description,
-                "repeat_of": e.repeat_of,
-                "lesson": lesson.reference(e.repeat_of or e.id, self.datasets[e.dataset].files),
+        return markup.for_params(
+            {
+                e.id: {
+                    "description": e.description,
+                    "repeat_of": e.repeat_of,
+                    "lesson": lesson.reference(e.repeat_of or e.id, self.datasets[e.dataset].files),
+                }
+                for e in self.experiments.values()
+                if f"{layout.experiment_dir(e)}/metrics.json" in shown
             }
-            for e in self.experiments.values()
-            if f"{layout.experiment_dir(e)}/metrics.json" in shown
-        })
+        )
 
     def leaderboard_missing(self, **_) -> dict[str, dict]:
         """{dataset: {'files': raw files that could not be fetched, 'experiments': ids}} of the

@@ -22,10 +22,32 @@ RECORD_KEYS = ("experiment", "dataset", "primary_metric", "test_set", "epochs_ru
 RECORD_FIX = "delete it and run snakemake again so the evaluation that writes it runs anew"
 
 COLUMNS = [
-    "comparison_group", "dataset", "experiment", "description", "model", "seed", "repeat_of",
-    "metric", "value", "baseline", "beats_baseline", "higher_is_better", "lesson", "lesson_source",
-    "epochs_run", "model_epoch", "n_parameters", "train_samples", "test_samples",
-    "training_seconds", "training_device", "test_set", "test_set_md5", "dataset_md5", "git_commit", "config_hash",
+    "comparison_group",
+    "dataset",
+    "experiment",
+    "description",
+    "model",
+    "seed",
+    "repeat_of",
+    "metric",
+    "value",
+    "baseline",
+    "beats_baseline",
+    "higher_is_better",
+    "lesson",
+    "lesson_source",
+    "epochs_run",
+    "model_epoch",
+    "n_parameters",
+    "train_samples",
+    "test_samples",
+    "training_seconds",
+    "training_device",
+    "test_set",
+    "test_set_md5",
+    "dataset_md5",
+    "git_commit",
+    "config_hash",
 ]
 
 
@@ -35,11 +57,16 @@ def read_record(path: str | Path) -> dict:
     record = read_json_checked(path, RECORD_KEYS, "metrics.json record", RECORD_FIX)
     primary, test_set = record["primary_metric"], record["test_set"]
     valid = (
-        isinstance(primary, dict) and isinstance(primary.get("name"), str)
-        and isinstance(primary.get("value"), int | float) and not isinstance(primary.get("value"), bool)
-        and isinstance(test_set, dict) and isinstance(test_set.get("md5"), str)
-        and isinstance(record["experiment"], str) and isinstance(record["dataset"], str)
-        and isinstance(record["provenance"], dict) and isinstance(record["provenance"].get("dataset_md5", {}), dict)
+        isinstance(primary, dict)
+        and isinstance(primary.get("name"), str)
+        and isinstance(primary.get("value"), int | float)
+        and not isinstance(primary.get("value"), bool)
+        and isinstance(test_set, dict)
+        and isinstance(test_set.get("md5"), str)
+        and isinstance(record["experiment"], str)
+        and isinstance(record["dataset"], str)
+        and isinstance(record["provenance"], dict)
+        and isinstance(record["provenance"].get("dataset_md5", {}), dict)
         and isinstance(record.get("baseline") or {}, dict)
     )
     if not valid:
@@ -148,8 +175,7 @@ def build(
     records = [read_record(m) for m in metrics_files]
     experiments = experiments or {}
     rows = [
-        row(record, b, experiments.get(record["experiment"]))
-        for record, b in zip(records, benchmark_dirs, strict=True)
+        row(record, b, experiments.get(record["experiment"])) for record, b in zip(records, benchmark_dirs, strict=True)
     ]
     table = pd.DataFrame(rows, columns=COLUMNS)
     if table.empty:
@@ -202,13 +228,22 @@ document.querySelectorAll("table.sortable th").forEach(function (th, column) {
 
 # (column, heading, kind): kind 'num' sorts by number, 'text' wraps, 'small' is set small
 SHOWN = [
-    ("experiment", "experiment", "plain"), ("description", "description", "text"), ("model", "model", "plain"),
-    ("seed", "seed", "num"), ("metric", "metric", "plain"), ("value", "value", "num"),
-    ("baseline", "baseline", "num"), ("beats_baseline", "beats baseline", "plain"),
-    ("lesson", "lesson's number", "num"), ("epochs_run", "epochs run", "num"),
-    ("model_epoch", "model from epoch", "num"), ("n_parameters", "parameters", "num"),
-    ("train_samples", "training samples", "num"), ("test_samples", "test samples", "num"),
-    ("training_seconds", "training s", "num"), ("git_commit", "git commit", "small"),
+    ("experiment", "experiment", "plain"),
+    ("description", "description", "text"),
+    ("model", "model", "plain"),
+    ("seed", "seed", "num"),
+    ("metric", "metric", "plain"),
+    ("value", "value", "num"),
+    ("baseline", "baseline", "num"),
+    ("beats_baseline", "beats baseline", "plain"),
+    ("lesson", "lesson's number", "num"),
+    ("epochs_run", "epochs run", "num"),
+    ("model_epoch", "model from epoch", "num"),
+    ("n_parameters", "parameters", "num"),
+    ("train_samples", "training samples", "num"),
+    ("test_samples", "test samples", "num"),
+    ("training_seconds", "training s", "num"),
+    ("git_commit", "git commit", "small"),
     ("config_hash", "config hash", "small"),
 ]
 
@@ -227,8 +262,10 @@ def _shown(column: str, value) -> str:
         return f"{number:.4g}"
     if column == "training_seconds" and number is not None:
         return f"{number:.1f}"
-    if column in ("seed", "epochs_run", "model_epoch", "n_parameters", "train_samples", "test_samples") \
-            and number is not None:
+    if (
+        column in ("seed", "epochs_run", "model_epoch", "n_parameters", "train_samples", "test_samples")
+        and number is not None
+    ):
         return f"{int(number):,}"
     if value is None or (isinstance(value, float) and value != value):
         return ""
@@ -239,15 +276,17 @@ def _cell(column: str, kind: str, value, title: str = "") -> str:
     attributes = f' title="{escape(title)}"' if title else ""
     if kind == "num":
         number = _number(value)
-        return (f'<td class="num" data-sort="{"" if number is None else repr(number)}"{attributes}>'
-                f"{escape(_shown(column, value))}</td>")
+        return (
+            f'<td class="num" data-sort="{"" if number is None else repr(number)}"{attributes}>'
+            f"{escape(_shown(column, value))}</td>"
+        )
     css = f' class="{kind}"' if kind in ("text", "small") else ""
     return f"<td{css}{attributes}>{escape(_shown(column, value))}</td>"
 
 
 def table_html(frame: pd.DataFrame) -> str:
     """One comparison group as a sortable HTML table; every value escaped."""
-    head = "".join(f"<th scope=\"col\">{escape(heading)}</th>" for _, heading, _ in SHOWN)
+    head = "".join(f'<th scope="col">{escape(heading)}</th>' for _, heading, _ in SHOWN)
     rows = []
     for record in frame.to_dict("records"):
         cells = "".join(
@@ -255,8 +294,10 @@ def table_html(frame: pd.DataFrame) -> str:
             for column, _, kind in SHOWN
         )
         rows.append(f"<tr>{cells}</tr>")
-    return (f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
+    return (
+        f'<div class="scroll"><table class="sortable"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
+    )
 
 
 def chart_svg(frame: pd.DataFrame, width: int = 760) -> str:
@@ -266,8 +307,9 @@ def chart_svg(frame: pd.DataFrame, width: int = 760) -> str:
     if not rows:
         return ""
     label_width, right, row_height, top = 210, 70, 26, 34
-    values = [v for r in rows for v in (_number(r["value"]), _number(r["baseline"]), _number(r["lesson"]))
-              if v is not None]
+    values = [
+        v for r in rows for v in (_number(r["value"]), _number(r["baseline"]), _number(r["lesson"])) if v is not None
+    ]
     high = max(values + [0.0]) * 1.08 or 1.0
     plot = width - label_width - right
     height = top + row_height * len(rows) + 30
@@ -293,24 +335,31 @@ def chart_svg(frame: pd.DataFrame, width: int = 760) -> str:
         colour = "#3a923a" if r.get("beats_baseline") is True else "#9a9a9a"
         parts.append(f'<text x="{label_width - 6}" y="{y + 17}" text-anchor="end">{escape(r["experiment"])}</text>')
         if value is not None:
-            parts.append(f'<rect x="{label_width}" y="{y + 4}" width="{x(value) - label_width:.1f}" height="18" '
-                         f'fill="{colour}"/>')
+            parts.append(
+                f'<rect x="{label_width}" y="{y + 4}" width="{x(value) - label_width:.1f}" height="18" '
+                f'fill="{colour}"/>'
+            )
             parts.append(f'<text x="{x(value) + 4:.1f}" y="{y + 17}">{escape(f"{value:.4g}")}</text>')
         baseline = _number(r["baseline"])
         if baseline is not None:
-            parts.append(f'<line x1="{x(baseline):.1f}" x2="{x(baseline):.1f}" y1="{y + 1}" y2="{y + 25}" '
-                         'stroke="black" stroke-width="3"/>')
+            parts.append(
+                f'<line x1="{x(baseline):.1f}" x2="{x(baseline):.1f}" y1="{y + 1}" y2="{y + 25}" '
+                'stroke="black" stroke-width="3"/>'
+            )
         lesson = _number(r["lesson"])
         if lesson is not None:
             cx, cy = x(lesson), y + 13
-            parts.append(f'<path d="M{cx:.1f} {cy - 7} L{cx + 7:.1f} {cy} L{cx:.1f} {cy + 7} L{cx - 7:.1f} {cy} Z" '
-                         f'fill="#d62728"><title>{escape(r.get("lesson_source", ""))}</title></path>')
+            parts.append(
+                f'<path d="M{cx:.1f} {cy - 7} L{cx + 7:.1f} {cy} L{cx:.1f} {cy + 7} L{cx - 7:.1f} {cy} Z" '
+                f'fill="#d62728"><title>{escape(r.get("lesson_source", ""))}</title></path>'
+            )
     axis_y = top + row_height * len(rows) + 4
     parts.append(f'<line x1="{label_width}" x2="{label_width + plot}" y1="{axis_y}" y2="{axis_y}" stroke="#666"/>')
     for k in range(5):
         tick = high * k / 4
-        parts.append(f'<text x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#444">'
-                     f"{escape(f'{tick:.3g}')}</text>")
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{axis_y + 16}" text-anchor="middle" fill="#444">{escape(f"{tick:.3g}")}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -327,15 +376,17 @@ def missing_html(missing: dict | None) -> str:
             f"<li>dataset {escape(dataset)}: its data could not be fetched ({escape(files)}; the download "
             f"logs are in logs/download/{escape(dataset)}/). Experiments not run: {escape(experiments)}.</li>"
         )
-    return ('<div class="missing"><h2>Missing</h2><p>These results are not in this leaderboard; it lists the '
-            "experiments that finished. Supply the data (see the README, offline use) and run snakemake again.</p>"
-            f"<ul>{''.join(items)}</ul></div>")
+    return (
+        '<div class="missing"><h2>Missing</h2><p>These results are not in this leaderboard; it lists the '
+        "experiments that finished. Supply the data (see the README, offline use) and run snakemake again.</p>"
+        f"<ul>{''.join(items)}</ul></div>"
+    )
 
 
 def to_html(table: pd.DataFrame, missing: dict | None = None) -> str:
     """Return a standalone HTML page: per comparison group a chart and a sortable table, and the missing results."""
     parts = [
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Leaderboard</title>",
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Leaderboard</title>',
         f"<style>{STYLE}</style></head><body>",
         "<h1>Results of every experiment</h1>",
         "<p>Rows are compared only within a group: same dataset files (md5) and the identical test set "
@@ -352,8 +403,10 @@ def to_html(table: pd.DataFrame, missing: dict | None = None) -> str:
             f"(md5 {escape(first['test_set_md5'])}, group {escape(group)})</h2>"
         )
         parts.append(f"<p>Data files: {escape(first['dataset_md5'].replace(',', ', '))}</p>")
-        parts.append(f"<figure>{chart_svg(frame)}<figcaption>{escape(first['metric'])} of each experiment of "
-                     "this group</figcaption></figure>")
+        parts.append(
+            f"<figure>{chart_svg(frame)}<figcaption>{escape(first['metric'])} of each experiment of "
+            "this group</figcaption></figure>"
+        )
         parts.append(table_html(frame))
     parts.append(f"<script>{SORT_SCRIPT}</script></body></html>")
     return "\n".join(parts)

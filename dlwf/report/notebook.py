@@ -95,8 +95,15 @@ def private_kernel(python: str = sys.executable):
                 os.environ["JUPYTER_PATH"] = previous
 
 
-def render(notebook: str | os.PathLike, executed: str | os.PathLike, html: str | os.PathLike, parameters: dict,
-           template: str | os.PathLike, show_code: bool = False, timeout: int = 600) -> None:
+def render(
+    notebook: str | os.PathLike,
+    executed: str | os.PathLike,
+    html: str | os.PathLike,
+    parameters: dict,
+    template: str | os.PathLike,
+    show_code: bool = False,
+    timeout: int = 600,
+) -> None:
     """Execute ``notebook`` with ``parameters``, write the executed notebook and its HTML page.
 
     The kernel is the Python running this function (its environment's packages), from a kernel
@@ -115,16 +122,26 @@ def render(notebook: str | os.PathLike, executed: str | os.PathLike, html: str |
     with private_kernel() as kernel:
         with atomic_path(executed, suffix=".ipynb") as tmp_notebook, atomic_path(html, suffix=".html") as tmp_html:
             node = papermill.execute_notebook(
-                str(notebook), str(tmp_notebook), parameters=parameters, kernel_name=kernel,
-                progress_bar=False, execution_timeout=timeout, cwd=os.getcwd(),
+                str(notebook),
+                str(tmp_notebook),
+                parameters=parameters,
+                kernel_name=kernel,
+                progress_bar=False,
+                execution_timeout=timeout,
+                cwd=os.getcwd(),
             )
-            exporter = HTMLExporter(template_name="lab", template_file=template.name,
-                                    extra_template_paths=[str(template.parent)], exclude_input=not show_code)
+            exporter = HTMLExporter(
+                template_name="lab",
+                template_file=template.name,
+                extra_template_paths=[str(template.parent)],
+                exclude_input=not show_code,
+            )
             page = parameters.get("episode") or parameters.get("dataset", Path(html).stem)
             title = f"{page}: results of the workflow"
             body, _ = exporter.from_notebook_node(node, resources={"metadata": {"name": escape(title)}})
             external = external_resources(body)
             if external:
-                raise RuntimeError(f"{html}: the page would load {external[:3]} from the internet; "
-                                   f"check the template {template}")
+                raise RuntimeError(
+                    f"{html}: the page would load {external[:3]} from the internet; check the template {template}"
+                )
             tmp_html.write_text(body, encoding="utf-8")

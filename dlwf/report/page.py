@@ -22,8 +22,21 @@ from dlwf.core.markup import escape
 
 from .leaderboard import baseline_value, read_record
 
-TABLE_COLUMNS = ["experiment", "description", "metric", "value", "baseline", "beats_baseline", "lesson",
-                 "epochs_run", "model_epoch", "n_parameters", "seed", "test_set", "test_set_md5"]
+TABLE_COLUMNS = [
+    "experiment",
+    "description",
+    "metric",
+    "value",
+    "baseline",
+    "beats_baseline",
+    "lesson",
+    "epochs_run",
+    "model_epoch",
+    "n_parameters",
+    "seed",
+    "test_set",
+    "test_set_md5",
+]
 # Figures are shown at the size they were drawn: a CSS pixel is 1/96 inch, so 10 pt text stays
 # about 13 px high; pages wider than MAX_WIDTH scale them down (never below 3/4 of that size).
 CSS_DPI = 96
@@ -62,21 +75,23 @@ def experiments_table(records: dict[str, dict], experiments: dict | None = None)
         primary = record["primary_metric"]
         test_set = record.get("test_set") or {}
         lesson = experiments.get(name, {}).get("lesson") or {}
-        rows.append({
-            "experiment": name,
-            "description": experiments.get(name, {}).get("description", ""),
-            "metric": primary["name"],
-            "value": primary["value"],
-            "baseline": baseline_value(record),
-            "beats_baseline": record.get("beats_baseline"),
-            "lesson": lesson.get("value") if lesson.get("metric") == primary["name"] else None,
-            "epochs_run": record.get("epochs_run"),
-            "model_epoch": record.get("model_epoch"),
-            "n_parameters": record.get("n_parameters"),
-            "seed": record.get("provenance", {}).get("config", {}).get("seed"),
-            "test_set": test_set.get("file", ""),
-            "test_set_md5": str(test_set.get("md5", ""))[:8],
-        })
+        rows.append(
+            {
+                "experiment": name,
+                "description": experiments.get(name, {}).get("description", ""),
+                "metric": primary["name"],
+                "value": primary["value"],
+                "baseline": baseline_value(record),
+                "beats_baseline": record.get("beats_baseline"),
+                "lesson": lesson.get("value") if lesson.get("metric") == primary["name"] else None,
+                "epochs_run": record.get("epochs_run"),
+                "model_epoch": record.get("model_epoch"),
+                "n_parameters": record.get("n_parameters"),
+                "seed": record.get("provenance", {}).get("config", {}).get("seed"),
+                "test_set": test_set.get("file", ""),
+                "test_set_md5": str(test_set.get("md5", ""))[:8],
+            }
+        )
     table = pd.DataFrame(rows, columns=TABLE_COLUMNS)
     for column in ("epochs_run", "model_epoch", "n_parameters", "seed"):
         table[column] = table[column].astype("Int64")
@@ -102,19 +117,42 @@ def comparison_figure(table: pd.DataFrame):
         colors = ["tab:green" if beats is True else "tab:gray" for beats in rows["beats_baseline"]]
         ax.barh(y, values, color=colors)
         for i, value in zip(y, values, strict=True):
-            ax.annotate(f"{value:.3g}", (value, i), xytext=(-4, 0), textcoords="offset points", va="center",
-                        ha="right", color="white", fontweight="bold")
+            ax.annotate(
+                f"{value:.3g}",
+                (value, i),
+                xytext=(-4, 0),
+                textcoords="offset points",
+                va="center",
+                ha="right",
+                color="white",
+                fontweight="bold",
+            )
         has_baseline = rows["baseline"].notna().to_list()
         if any(has_baseline):
             marks = [i for i, b in zip(y, has_baseline, strict=True) if b]
-            ax.scatter(rows["baseline"][has_baseline].astype(float), marks, marker="|", s=400, color="black",
-                       linewidths=2, zorder=3, label="baseline (same test set)")
+            ax.scatter(
+                rows["baseline"][has_baseline].astype(float),
+                marks,
+                marker="|",
+                s=400,
+                color="black",
+                linewidths=2,
+                zorder=3,
+                label="baseline (same test set)",
+            )
         lesson = rows["lesson"] if "lesson" in rows else pd.Series([None] * len(rows))
         has_lesson = lesson.notna().to_list()
         if any(has_lesson):
             marks = [i for i, b in zip(y, has_lesson, strict=True) if b]
-            ax.scatter(lesson[has_lesson].astype(float), marks, marker="D", s=60, color="tab:red", zorder=4,
-                       label="the lesson's published number")
+            ax.scatter(
+                lesson[has_lesson].astype(float),
+                marks,
+                marker="D",
+                s=60,
+                color="tab:red",
+                zorder=4,
+                label="the lesson's published number",
+            )
         ax.set_yticks(y, rows["experiment"])
         ax.set_xlabel(f"{metric} on the test set (bars)")
         if any(has_baseline) or any(has_lesson):
@@ -191,8 +229,10 @@ def model_facts(record: dict) -> list[str]:
             text += f" (early stopping ended it before the configured {planned})"
         facts.append(text)
     if record.get("model_epoch") is not None:
-        facts.append(f"the evaluated model has the weights of epoch {record['model_epoch']}: "
-                     f"{record.get('model_epoch_note', '')}".rstrip(": "))
+        facts.append(
+            f"the evaluated model has the weights of epoch {record['model_epoch']}: "
+            f"{record.get('model_epoch_note', '')}".rstrip(": ")
+        )
     samples = record.get("samples") or {}
     if samples:
         names = {"train": "training", "validation": "validation", "test": "test"}
@@ -211,23 +251,38 @@ class Page:
     escaped, so a description like ``<script>...`` shows as text.
     """
 
-    def __init__(self, dataset: str, episode: str = "", description: str = "", exploration=(), views=None,
-                 data=None, sources=None, experiments=None):
+    def __init__(
+        self,
+        dataset: str,
+        episode: str = "",
+        description: str = "",
+        exploration=(),
+        views=None,
+        data=None,
+        sources=None,
+        experiments=None,
+    ):
         self.dataset = dataset
         self.episode = episode
         self.description = description
         self.exploration = list(exploration or [])
         self.views = dict(views or {})
         self.data = dict(data or {})
-        self.sources = {name: read_json_checked(path, (), "download record")
-                        for name, path in (sources or {}).items() if Path(path).is_file()}
+        self.sources = {
+            name: read_json_checked(path, (), "download record")
+            for name, path in (sources or {}).items()
+            if Path(path).is_file()
+        }
         self.experiments = dict(experiments or {})
         self.records = load_records(self.experiments)
         self.table = experiments_table(self.records, self.experiments)
         # repeats of an experiment (other seeds) appear in the tables, their figures only once; the
         # points of a grid are shown in their grid's section (and in the tables)
-        self.runs = {name: spec for name, spec in self.experiments.items()
-                     if not spec.get("repeat_of") and not spec.get("grid_of")}
+        self.runs = {
+            name: spec
+            for name, spec in self.experiments.items()
+            if not spec.get("repeat_of") and not spec.get("grid_of")
+        }
 
     # ------------------------------------------------------------------ showing things
 
@@ -334,23 +389,41 @@ class Page:
             source = record.get("canonical_url", record.get("source", ""))
             if record.get("mirror"):
                 source += f" (copy from mirror {record['mirror']})"
-            rows.append({"file": f"resources/{self.dataset}/{name}", "bytes": record.get("bytes"),
-                         "md5": record.get("md5"), "source": source})
+            rows.append(
+                {
+                    "file": f"resources/{self.dataset}/{name}",
+                    "bytes": record.get("bytes"),
+                    "md5": record.get("md5"),
+                    "source": source,
+                }
+            )
         used = {tuple(sorted(r.get("provenance", {}).get("dataset_md5", {}).items())) for r in self.records.values()}
         self.heading("The data", 2)
         if rows:
-            self.say("The results on this page come from these files (their md5 checksums are also recorded "
-                     "in every experiment's metrics.json):")
+            self.say(
+                "The results on this page come from these files (their md5 checksums are also recorded "
+                "in every experiment's metrics.json):"
+            )
             self.show_table(pd.DataFrame(rows))
         if len(used) > 1:
-            self.say("Note: the experiments on this page were trained on different versions of the data "
-                     "(different checksums in their metrics.json); compare them with care.")
+            self.say(
+                "Note: the experiments on this page were trained on different versions of the data "
+                "(different checksums in their metrics.json); compare them with care."
+            )
 
     def comparison(self, metric: str) -> None:
         """The comparison figure, the curves of every run and the table of the experiments."""
         self.show(comparison_figure(self.table))
-        self.show(curves_figure({name: spec["files"]["history.csv"] for name, spec in self.runs.items()
-                                 if "history.csv" in spec["files"]}, metric))
+        self.show(
+            curves_figure(
+                {
+                    name: spec["files"]["history.csv"]
+                    for name, spec in self.runs.items()
+                    if "history.csv" in spec["files"]
+                },
+                metric,
+            )
+        )
 
     def grids(self) -> None:
         """Every grid's table and figure: one run per point of a grid of settings, its metric on the
@@ -359,9 +432,11 @@ class Page:
         if not grids:
             return
         self.heading("Grids")
-        self.say("One run per point of a grid of settings (each point is an experiment of its own, with its "
-                 "files in its directory, and a row of the table above): its metric on the test set against "
-                 "the baseline.")
+        self.say(
+            "One run per point of a grid of settings (each point is an experiment of its own, with its "
+            "files in its directory, and a row of the table above): its metric on the test set against "
+            "the baseline."
+        )
         for name, spec in grids.items():
             self.summary(name)
             self.picture(spec, "grid.png")
@@ -374,10 +449,15 @@ class Page:
         if not with_repeats:
             return
         self.heading("Repeats")
-        self.say("The same experiment trained with different seeds: the spread shows how much of a difference "
-                 "between experiments could be chance.")
+        self.say(
+            "The same experiment trained with different seeds: the spread shows how much of a difference "
+            "between experiments could be chance."
+        )
         for name, spec in with_repeats.items():
             per_seed = pd.read_csv(spec["files"]["repeats.csv"])
-            self.heading(f"{name}: {per_seed['metric'].iloc[0]} over {len(per_seed)} seeds, mean "
-                         f"{per_seed['value'].mean():.3f}, standard deviation {per_seed['value'].std():.3f}", 3)
+            self.heading(
+                f"{name}: {per_seed['metric'].iloc[0]} over {len(per_seed)} seeds, mean "
+                f"{per_seed['value'].mean():.3f}, standard deviation {per_seed['value'].std():.3f}",
+                3,
+            )
             self.show_table(per_seed)

@@ -39,8 +39,12 @@ def training_environment(path: str | Path | None) -> dict | None:
     """The training job's environment from its train_environment.json (None without one)."""
     if not path:
         return None
-    return read_json_checked(path, ("device",), "train_environment.json of the training job",
-                             "delete it and run snakemake again so the experiment trains anew")
+    return read_json_checked(
+        path,
+        ("device",),
+        "train_environment.json of the training job",
+        "delete it and run snakemake again so the experiment trains anew",
+    )
 
 
 def write_environment(path: str | Path, extra: dict | None = None) -> dict:
@@ -74,9 +78,12 @@ def backup_job(directory: str | Path, settings: dict, inputs, threads: int, conf
     from dlwf.nn import resume  # TensorFlow: only training jobs get here
 
     options = config.get("resume") or {}
-    return resume.Job(Path(directory), fingerprint(settings, inputs, threads, code),
-                      every_seconds=float(options.get("every_seconds", 10.0)),
-                      enabled=bool(options.get("enabled", True)))
+    return resume.Job(
+        Path(directory),
+        fingerprint(settings, inputs, threads, code),
+        every_seconds=float(options.get("every_seconds", 10.0)),
+        enabled=bool(options.get("enabled", True)),
+    )
 
 
 def save_outputs(model_file: str, inputs: dict, dest: str) -> dict:
@@ -92,15 +99,19 @@ def save_outputs(model_file: str, inputs: dict, dest: str) -> dict:
     model = load_model_checked(model_file)
     arrays = {split: np.asarray(model.predict(tensors(x), verbose=0), dtype=np.float32) for split, x in inputs.items()}
     trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
-    arrays.update(n_parameters=np.asarray(model.count_params()), n_trainable_parameters=np.asarray(trainable),
-                  model_md5=np.asarray(md5sum(model_file)))
+    arrays.update(
+        n_parameters=np.asarray(model.count_params()),
+        n_trainable_parameters=np.asarray(trainable),
+        model_md5=np.asarray(md5sum(model_file)),
+    )
     with atomic_path(dest, suffix=".npz") as tmp:
         np.savez(tmp, **arrays)
     return arrays
 
 
-def load_outputs(path: str, splits: list[str], rows: dict[str, int] | None = None, model_file: str | None = None
-                 ) -> dict:
+def load_outputs(
+    path: str, splits: list[str], rows: dict[str, int] | None = None, model_file: str | None = None
+) -> dict:
     """The model outputs saved by :func:`save_outputs` (no pickles), checked: every split present,
     one row per sample (``rows``: split -> expected count), finite numbers, and computed from the
     ``model_file`` that is there now (a model replaced after training is named)."""
@@ -166,9 +177,14 @@ def model_card(record: dict, data: dict, settings: dict, model_file: str, card_o
     else:
         inputs = f"an array of shape (N, {len(data['numeric'])}) with the columns {', '.join(data['numeric'])}"
         if data["categorical_inputs"]:
-            inputs = "a dict: 'features' = " + inputs + "; " + "; ".join(
-                f"'{name}' = the text of column `{column}`, shape (N, 1)"
-                for name, column in data["categorical_inputs"].items()
+            inputs = (
+                "a dict: 'features' = "
+                + inputs
+                + "; "
+                + "; ".join(
+                    f"'{name}' = the text of column `{column}`, shape (N, 1)"
+                    for name, column in data["categorical_inputs"].items()
+                )
             )
         lines.append(f"- input: {inputs} (raw values: any scaling is inside the model)")
         if data["task"] == "classification":

@@ -38,12 +38,27 @@ def download_file(
     source = download.choose_source(url, mirror, dataset, filename)
     try:
         record = download.update(
-            source, data_out, md5, lock, canonical_url=url, attempts=attempts, backoff=backoff, timeout=timeout,
+            source,
+            data_out,
+            md5,
+            lock,
+            canonical_url=url,
+            attempts=attempts,
+            backoff=backoff,
+            timeout=timeout,
             progress_seconds=progress_seconds,
         )
     except Exception as exc:
-        write_json({"dataset": dataset, "file": filename, "source": str(source), "error": str(exc),
-                    "time": datetime.now(UTC).isoformat(timespec="seconds")}, failed)
+        write_json(
+            {
+                "dataset": dataset,
+                "file": filename,
+                "source": str(source),
+                "error": str(exc),
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+            failed,
+        )
         raise
     failed.unlink(missing_ok=True)
     record.update(dataset=dataset, canonical_url=url, mirror=mirror)

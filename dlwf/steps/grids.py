@@ -15,28 +15,30 @@ def table(points: dict, metrics_files: list[str], history_files: list[str]) -> p
 
     ``points`` is {'paths': [setting paths], 'points': [[name, [value per path]], ...]}."""
     rows = []
-    for (name, values), metrics_file, history_file in zip(points["points"], metrics_files, history_files,
-                                                          strict=True):
+    for (name, values), metrics_file, history_file in zip(points["points"], metrics_files, history_files, strict=True):
         record = read_record(metrics_file)
         history = read_history(history_file)
         primary, baseline = record["primary_metric"], record.get("baseline") or {}
         settings = dict(zip(points["paths"], values, strict=True))
-        rows.append({
-            "point": name,
-            **{k: (str(v) if isinstance(v, list | dict) else v) for k, v in settings.items()},
-            "metric": primary["name"],
-            "value": primary["value"],
-            "baseline": baseline.get(primary["name"]),
-            "beats_baseline": record.get("beats_baseline"),
-            "epochs_run": record["epochs_run"],
-            "final_loss": float(history["loss"].iloc[-1]),
-            "n_parameters": record["n_parameters"],
-        })
+        rows.append(
+            {
+                "point": name,
+                **{k: (str(v) if isinstance(v, list | dict) else v) for k, v in settings.items()},
+                "metric": primary["name"],
+                "value": primary["value"],
+                "baseline": baseline.get(primary["name"]),
+                "beats_baseline": record.get("beats_baseline"),
+                "epochs_run": record["epochs_run"],
+                "final_loss": float(history["loss"].iloc[-1]),
+                "n_parameters": record["n_parameters"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def aggregate(experiment: str, points: dict, metrics_files: list[str], history_files: list[str],
-              table_out: str, plot_out: str) -> pd.DataFrame:
+def aggregate(
+    experiment: str, points: dict, metrics_files: list[str], history_files: list[str], table_out: str, plot_out: str
+) -> pd.DataFrame:
     """Write grid.csv and grid.png (each point's metric against the baseline)."""
     from dlwf.report import plots
 

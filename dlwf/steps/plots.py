@@ -46,8 +46,14 @@ def prediction_scatter(predictions_csv: str, label: str, title: str, train_out: 
         save_figure(fig, dest)
 
 
-def run_figures(title: str, history_csv: str, figures: dict[str, str], confusion_csv: str | None = None,
-                predictions_csv: str | None = None, label: str = "value") -> None:
+def run_figures(
+    title: str,
+    history_csv: str,
+    figures: dict[str, str],
+    confusion_csv: str | None = None,
+    predictions_csv: str | None = None,
+    label: str = "value",
+) -> None:
     """Draw a trained run's figures, as many as ``figures`` names: curves (from history.csv),
     confusion_plot (from the confusion-matrix CSV), scatter_train and scatter_test (from a
     regressor's predictions.csv, ``label`` naming the target)."""

@@ -31,8 +31,9 @@ def _class_rows(ids: pd.DataFrame, outputs: np.ndarray, class_names: list[str], 
     return rows
 
 
-def predict_table(settings: dict, model_path: str, columns_json: str, new_csv: str, predictions_out: str,
-                  separator: str | None = None) -> pd.DataFrame:
+def predict_table(
+    settings: dict, model_path: str, columns_json: str, new_csv: str, predictions_out: str, separator: str | None = None
+) -> pd.DataFrame:
     """Predict every row of ``new_csv`` (the training columns, without the target) with the saved model.
 
     Columns are checked against the training columns: a missing or an unexpected one is named (the
@@ -72,8 +73,9 @@ def predict_table(settings: dict, model_path: str, columns_json: str, new_csv: s
     return rows
 
 
-def predict_images(settings: dict, model_path: str, classes_json: str, new_files: list[str], folder: str,
-                   predictions_out: str) -> pd.DataFrame:
+def predict_images(
+    settings: dict, model_path: str, classes_json: str, new_files: list[str], folder: str, predictions_out: str
+) -> pd.DataFrame:
     """Predict the class of every image file of ``new_files`` (under ``folder``) with the saved model.
 
     Each image is read with Pillow, converted to RGB and resized to the training images' size,
@@ -91,8 +93,9 @@ def predict_images(settings: dict, model_path: str, classes_json: str, new_files
     pixels, names = image_folder.read_files(new_files, (height, width), root=folder)
     model = load_model_checked(model_path)
     outputs = model.predict(scale(pixels), verbose=0)
-    rows = _class_rows(pd.DataFrame({"file": names}), outputs, classes["class_names"],
-                       settings["training"]["from_logits"])
+    rows = _class_rows(
+        pd.DataFrame({"file": names}), outputs, classes["class_names"], settings["training"]["from_logits"]
+    )
     write_csv(rows, predictions_out)
     print(f"{len(rows)} predictions for the images of {folder}")
     return rows

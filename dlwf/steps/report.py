@@ -10,8 +10,9 @@ from dlwf.report import leaderboard as board
 from dlwf.report import notebook
 
 
-def leaderboard(metrics_files: list[str], experiments: dict, csv_out: str, html_out: str,
-                missing: dict | None = None) -> None:
+def leaderboard(
+    metrics_files: list[str], experiments: dict, csv_out: str, html_out: str, missing: dict | None = None
+) -> None:
     """Every finished experiment's metrics.json in one table (results/leaderboard.csv and .html).
 
     ``experiments`` maps ids to {'description', 'repeat_of', 'lesson'} (rule params, escaped for
@@ -79,8 +80,9 @@ def report_files(parameters: dict) -> list[str]:
     return files
 
 
-def dataset_report(notebook_path: str, template: str, parameters: dict, show_code: bool, notebook_out: str,
-                   html_out: str) -> None:
+def dataset_report(
+    notebook_path: str, template: str, parameters: dict, show_code: bool, notebook_out: str, html_out: str
+) -> None:
     """Run the dataset's (or episode's) notebook on its result files; keep the executed notebook and its
     HTML page. ``parameters`` are the rule's params, escaped for them (see :mod:`dlwf.core.markup`).
 
@@ -88,6 +90,7 @@ def dataset_report(notebook_path: str, template: str, parameters: dict, show_cod
     parameters = markup.from_params(parameters)
     for path in report_files(parameters):
         check_result_file(path)
-    notebook.render(notebook_path, notebook_out, html_out, parameters=parameters, template=template,
-                    show_code=show_code)
+    notebook.render(
+        notebook_path, notebook_out, html_out, parameters=parameters, template=template, show_code=show_code
+    )
     print(f"{html_out}: {len(parameters['experiments'])} experiment(s)")

@@ -55,9 +55,16 @@ def train(
     x_train, y_train = load_xy(train_csv, columns)
     validation = load_xy(validation_csv, columns) if validation_csv else None
     model, history = training.train(
-        settings, x_train, y_train, n_outputs=y_train.shape[1], validation=validation,
-        tensorboard_dir=tensorboard_dir, where=f"experiments.{experiment}.model",
-        vocabularies=columns["vocabularies"] or None, backup=backup, what=f"{settings['dataset']}/{experiment}",
+        settings,
+        x_train,
+        y_train,
+        n_outputs=y_train.shape[1],
+        validation=validation,
+        tensorboard_dir=tensorboard_dir,
+        where=f"experiments.{experiment}.model",
+        vocabularies=columns["vocabularies"] or None,
+        backup=backup,
+        what=f"{settings['dataset']}/{experiment}",
     )
     save_model(model, model_out)
     write_csv(history, history_out)
@@ -120,13 +127,20 @@ def evaluate(
     outputs = common.load_outputs(outputs_npz, parts, {part: len(frame) for part, frame in frames.items()}, model_file)
     # samples per split; a validation split that is the test file (the lesson's penguins) is not counted twice
     samples = {
-        part: len(frame) for part, frame in frames.items()
+        part: len(frame)
+        for part, frame in frames.items()
         if not (part == "validation" and split["validation"] == split["test"])
     }
     base = records.base_record(
-        experiment, settings, int(outputs["n_parameters"]), read_history(history_csv),
-        common.test_set(split["test"]), common.dataset_md5(raw_files), common.environment(),
-        common.training_environment(training_environment_json), samples=samples,
+        experiment,
+        settings,
+        int(outputs["n_parameters"]),
+        read_history(history_csv),
+        common.test_set(split["test"]),
+        common.dataset_md5(raw_files),
+        common.environment(),
+        common.training_environment(training_environment_json),
+        samples=samples,
     )
     if columns["task"] == "classification":
         y_train = targets(frames["train"], columns, split["train"])
@@ -135,7 +149,11 @@ def evaluate(
         if settings["training"]["from_logits"]:
             probabilities = metrics.softmax(probabilities)
         record, predictions, confusion = records.classification(
-            base, probabilities, y_test.argmax(axis=1), y_train.argmax(axis=1), columns["class_names"],
+            base,
+            probabilities,
+            y_test.argmax(axis=1),
+            y_train.argmax(axis=1),
+            columns["class_names"],
         )
         write_csv(confusion, confusion_out, index=True)
         summary = f"test accuracy {record['metrics']['accuracy']:.4f}, baseline {record['baseline']['accuracy']:.4f}"
@@ -146,8 +164,11 @@ def evaluate(
             [_regression_rows(outputs[part], part, split[part], columns) for part in parts], ignore_index=True
         )
         record = records.regression(
-            base, predictions, target=columns["target"],
-            baseline_name=columns.get("baseline_name", columns["baseline"]), baseline_column=columns["baseline"],
+            base,
+            predictions,
+            target=columns["target"],
+            baseline_name=columns.get("baseline_name", columns["baseline"]),
+            baseline_column=columns["baseline"],
         )
         summary = f"test RMSE {record['metrics']['rmse']:.4f}, baseline {record['baseline']['rmse']!r}"
     write_csv(predictions, predictions_out)
@@ -157,7 +178,8 @@ def evaluate(
     if figures:
         from . import plots
 
-        plots.run_figures(experiment, history_csv, figures, confusion_csv=confusion_out,
-                          predictions_csv=predictions_out, label=label)
+        plots.run_figures(
+            experiment, history_csv, figures, confusion_csv=confusion_out, predictions_csv=predictions_out, label=label
+        )
     print(summary)
     return record

@@ -44,8 +44,15 @@ def load_features(path: str, n_expected: int | None = None) -> np.ndarray:
 BASE_JSON_KEYS = ("base_id", "config", "weights", "pretrained", "weights_md5", "feature_dim", "forward_pass_s")
 
 
-def features(config: dict, prepared_dir: str, extractor_out: str, features_out: dict[str, str], base_json_out: str,
-             where: str = "base_model", backup=None) -> dict:
+def features(
+    config: dict,
+    prepared_dir: str,
+    extractor_out: str,
+    features_out: dict[str, str],
+    base_json_out: str,
+    where: str = "base_model",
+    backup=None,
+) -> dict:
     """Run the frozen base once over the train and test images; save the extractor, features and base.json.
 
     ``config`` is the base_model block (defaults filled in); ``where`` names it in errors.
@@ -77,20 +84,23 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
     counts = {part: int(classes["counts"][part]) for part in features_out} if "counts" in classes else {}
     images = ", ".join(f"{part} {n}" for part, n in counts.items())
     enabled = backup is not None and backup.enabled
-    line = (f"FEATURES of base {record['base_id']} ({config['name']}, {record['weights']}): images {images} of "
-            f"{tuple(classes['image_shape'])} -> {config['input_size']}x{config['input_size']} -> features of size "
-            f"{record['feature_dim']}; {record['n_parameters']:,} parameters (frozen); batches of "
-            f"{transfer_base.BATCH_SIZE}; on {record['device']}; "
-            + ("resuming from the backup" if resuming else "from the first image")
-            + (f"; backup {backup.directory}" if enabled else "; no backup (resume.enabled: false)"))
+    line = (
+        f"FEATURES of base {record['base_id']} ({config['name']}, {record['weights']}): images {images} of "
+        f"{tuple(classes['image_shape'])} -> {config['input_size']}x{config['input_size']} -> features of size "
+        f"{record['feature_dim']}; {record['n_parameters']:,} parameters (frozen); batches of "
+        f"{transfer_base.BATCH_SIZE}; on {record['device']}; "
+        + ("resuming from the backup" if resuming else "from the first image")
+        + (f"; backup {backup.directory}" if enabled else "; no backup (resume.enabled: false)")
+    )
     runtime.print_summary(line, notes)
     for part, dest in features_out.items():
         pixels, _ = load_split(prepared_dir, part, classes["n_classes"])
         size = config["input_size"]
         print(f"{part}: {len(pixels)} images of {pixels.shape[1:]} -> {size}x{size}", flush=True)
         start = time.perf_counter()
-        values = transfer_base.extract_features(extractor, pixels, progress_every=10,
-                                                backup=backup.chunks(part) if backup is not None else None)
+        values = transfer_base.extract_features(
+            extractor, pixels, progress_every=10, backup=backup.chunks(part) if backup is not None else None
+        )
         record["forward_pass_s"][part] = round(time.perf_counter() - start, 3)
         record["n_images"][part] = int(len(pixels))
         if not np.all(np.isfinite(values)):
@@ -106,9 +116,18 @@ def features(config: dict, prepared_dir: str, extractor_out: str, features_out: 
     return record
 
 
-def train_head(experiment: str, settings: dict, prepared_dir: str, train_features: str, test_features: str,
-               head_out: str, history_out: str, environment_out: str | None = None, tensorboard_dir: str | None = None,
-               backup=None) -> pd.DataFrame:
+def train_head(
+    experiment: str,
+    settings: dict,
+    prepared_dir: str,
+    train_features: str,
+    test_features: str,
+    head_out: str,
+    history_out: str,
+    environment_out: str | None = None,
+    tensorboard_dir: str | None = None,
+    backup=None,
+) -> pd.DataFrame:
     """Train the experiment's head on cached features (validation: the test features); save head + history.
 
     ``tensorboard_dir``: TensorBoard logs; ``backup``: the job's :class:`dlwf.nn.resume.Job` (resume an
@@ -121,9 +140,17 @@ def train_head(experiment: str, settings: dict, prepared_dir: str, train_feature
     x_train = load_features(train_features, len(y_train))
     x_test = load_features(test_features, len(y_test))
     validation = (x_test, y_test) if settings["training"]["validation"] else None
-    head, history = training.train(settings, x_train, y_train, classes["n_classes"], validation,
-                                   tensorboard_dir=tensorboard_dir, where=f"experiments.{experiment}.model",
-                                   backup=backup, what=f"{settings['dataset']}/{experiment} (head on cached features)")
+    head, history = training.train(
+        settings,
+        x_train,
+        y_train,
+        classes["n_classes"],
+        validation,
+        tensorboard_dir=tensorboard_dir,
+        where=f"experiments.{experiment}.model",
+        backup=backup,
+        what=f"{settings['dataset']}/{experiment} (head on cached features)",
+    )
     save_model(head, head_out)
     write_csv(history, history_out)
     if environment_out:
@@ -155,10 +182,24 @@ def benchmark_seconds(path: str) -> float:
     return seconds
 
 
-def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, history_csv: str, prepared_dir: str,
-             test_features: str, base_json: str, raw_files: list[str], benchmarks: dict[str, str], metrics_out: str,
-             predictions_out: str, confusion_out: str, training_environment_json: str | None = None,
-             card_out: str | None = None, figures: dict[str, str] | None = None) -> dict:
+def evaluate(
+    experiment: str,
+    settings: dict,
+    model_path: str,
+    head_path: str,
+    history_csv: str,
+    prepared_dir: str,
+    test_features: str,
+    base_json: str,
+    raw_files: list[str],
+    benchmarks: dict[str, str],
+    metrics_out: str,
+    predictions_out: str,
+    confusion_out: str,
+    training_environment_json: str | None = None,
+    card_out: str | None = None,
+    figures: dict[str, str] | None = None,
+) -> dict:
     """Evaluate the assembled model on the RAW validation images; write metrics, predictions, confusion matrix.
 
     Fails when the model disagrees with the head on the cached features by more than
@@ -183,8 +224,12 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
             f"{model_path} on the raw validation images differs from the head on {test_features} by "
             f"{difference:.3g} (> {transfer_base.TOLERANCE}); the cached features do not come from this model's base"
         )
-    base = read_json_checked(base_json, BASE_JSON_KEYS, "base.json of the feature pass",
-                             "delete it and run snakemake again to recompute the features")
+    base = read_json_checked(
+        base_json,
+        BASE_JSON_KEYS,
+        "base.json of the feature pass",
+        "delete it and run snakemake again to recompute the features",
+    )
     timing = {name: round(benchmark_seconds(path), 3) for name, path in benchmarks.items()}
     timing["feature_forward_pass_s"] = base["forward_pass_s"]
     timing["benchmark_files"] = {name: str(path) for name, path in benchmarks.items()}
@@ -211,9 +256,21 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
     if not base["pretrained"]:
         extra["warning"] = "the base model was randomly initialised (weights: null), not pretrained"
     record = finish_classifier(
-        experiment, settings, model.count_params(), logits, y_test, y_train, classes["class_names"], history_csv,
-        prepared_dir, raw_files, metrics_out, predictions_out, confusion_out,
-        training_environment_json=training_environment_json, **extra,
+        experiment,
+        settings,
+        model.count_params(),
+        logits,
+        y_test,
+        y_train,
+        classes["class_names"],
+        history_csv,
+        prepared_dir,
+        raw_files,
+        metrics_out,
+        predictions_out,
+        confusion_out,
+        training_environment_json=training_environment_json,
+        **extra,
     )
     if card_out:
         common.model_card(record, classes, settings, model_path, card_out)
@@ -223,5 +280,3 @@ def evaluate(experiment: str, settings: dict, model_path: str, head_path: str, h
         plots.run_figures(experiment, history_csv, figures, confusion_csv=confusion_out)
     print(f"feature pass {timing.get('feature_pass_s')} s, head training {timing.get('head_training_s')} s")
     return record
-
-

@@ -7,8 +7,9 @@ from dlwf.data import tables, weather
 from dlwf.evaluate import metrics
 
 
-def prepare_view(raw: str, target: str, last_row: int | None, feature_prefixes: list[str], view_out: str,
-                 where: str) -> None:
+def prepare_view(
+    raw: str, target: str, last_row: int | None, feature_prefixes: list[str], view_out: str, where: str
+) -> None:
     """One view of the raw table: features of day i, today's and the next day's target.
 
     ``where`` is the view's config key, named in error messages.
@@ -20,14 +21,25 @@ def prepare_view(raw: str, target: str, last_row: int | None, feature_prefixes: 
     write_csv(view, view_out)
 
 
-def split(view_csv: str, target: str, test_size: float, holdout_test_size: float, random_state: int,
-          train_out: str, val_out: str, test_out: str, columns_out: str, where: str = "split") -> None:
+def split(
+    view_csv: str,
+    target: str,
+    test_size: float,
+    holdout_test_size: float,
+    random_state: int,
+    train_out: str,
+    val_out: str,
+    test_out: str,
+    columns_out: str,
+    where: str = "split",
+) -> None:
     """Train / validation / test split of one view, as in the lesson (two train_test_split calls).
 
     ``where`` is the dataset's split key, named in error messages.
     """
-    view = tables.read_csv_checked(view_csv, [weather.DATE, weather.next_day_column(target),
-                                              weather.baseline_column(target)])
+    view = tables.read_csv_checked(
+        view_csv, [weather.DATE, weather.next_day_column(target), weather.baseline_column(target)]
+    )
     tables.numeric_array(view, [c for c in view.columns if c != weather.DATE], view_csv)  # a view edited by hand
     train, validation, test = weather.split_view(
         view, test_size=test_size, holdout_test_size=holdout_test_size, random_state=random_state, where=where

@@ -42,10 +42,18 @@ def overlay() -> dict:
         "experiments": {
             "dense10": {"training": {"epochs": 3, "tensorboard": True}},
             "dense10_normalized": {"training": {"epochs": 3, "tensorboard": True}},
-            "diverges": {"dataset": "penguins", "seed": 2, "model": copy.deepcopy(DENSE),
-                         "training": {**TRAINING, "epochs": 5, "learning_rate": 1e20}},
-            "killed": {"dataset": "penguins", "seed": 2, "model": copy.deepcopy(DENSE),
-                       "training": {**TRAINING, "epochs": KILLED_EPOCHS, "tensorboard": True}},
+            "diverges": {
+                "dataset": "penguins",
+                "seed": 2,
+                "model": copy.deepcopy(DENSE),
+                "training": {**TRAINING, "epochs": 5, "learning_rate": 1e20},
+            },
+            "killed": {
+                "dataset": "penguins",
+                "seed": 2,
+                "model": copy.deepcopy(DENSE),
+                "training": {**TRAINING, "epochs": KILLED_EPOCHS, "tensorboard": True},
+            },
         },
     }
 
@@ -70,8 +78,7 @@ def workdir(tmp_path_factory):
     workdir = copy_workflow(tmp_path_factory.mktemp("faults") / "wf")
     write_config(workdir, "faults.yaml", overlay())
     run(workdir, *SPLIT, check=True)
-    run(workdir, "results/penguins/dense10/model.keras", "results/penguins/dense10_normalized/model.keras",
-        check=True)
+    run(workdir, "results/penguins/dense10/model.keras", "results/penguins/dense10_normalized/model.keras", check=True)
     return workdir
 
 
@@ -95,10 +102,16 @@ def test_two_experiments_trained_at_once_each_wrote_only_their_own_directory(wor
         names = sorted(str(p.relative_to(exp_dir)) for p in exp_dir.rglob("*") if p.is_file())
         # nothing but the declared outputs: no stray temp file of an atomic write, no foreign events
         assert [n for n in names if not n.startswith("tensorboard/")] == [
-            "history.csv", "model.keras", "outputs.npz", "train_environment.json"], names
+            "history.csv",
+            "model.keras",
+            "outputs.npz",
+            "train_environment.json",
+        ], names
         events = event_files(exp_dir / "tensorboard")
         assert {n.split("/")[1] for n in names if n.startswith("tensorboard/") and "tfevents" in n} == {
-            "train", "validation"}
+            "train",
+            "validation",
+        }
         assert len({pid for _, pid in events}) == 1, f"{experiment}: events from several processes {events}"
         runs[experiment] = (min(t for t, _ in events), (exp_dir / "history.csv").stat().st_mtime, events[0][1])
     (start_a, end_a, pid_a), (start_b, end_b, pid_b) = runs.values()
@@ -114,8 +127,10 @@ def test_nan_loss_fails_the_job_keeps_no_model_and_leaves_the_split_alone(workdi
     before = mtimes(workdir, SPLIT + ["results/penguins/prepared.csv"])
     code, console = run(workdir, "results/penguins/diverges/metrics.json")
     assert code != 0
-    expected = "ERROR in rule train_tabular: training loss became nan in epoch 1; training was stopped and no " \
-               "model was kept. Lower training.learning_rate"
+    expected = (
+        "ERROR in rule train_tabular: training loss became nan in epoch 1; training was stopped and no "
+        "model was kept. Lower training.learning_rate"
+    )
     assert expected in console
     assert expected in (workdir / "logs/penguins/diverges/train.log").read_text()
     exp_dir = workdir / "results/penguins/diverges"
@@ -133,8 +148,10 @@ def test_corrupt_model_file_fails_evaluation_naming_it(workdir):
     history_before = mtimes(workdir, ["results/penguins/dense10_normalized/history.csv"] + SPLIT)
     code, console = run(workdir, "results/penguins/dense10_normalized/metrics.json")
     assert code != 0
-    assert ("ERROR in rule evaluate_classifier: results/penguins/dense10_normalized/model.keras: not the model that "
-            "was trained") in console
+    assert (
+        "ERROR in rule evaluate_classifier: results/penguins/dense10_normalized/model.keras: not the model that "
+        "was trained"
+    ) in console
     assert "delete it and run snakemake again" in console
     assert model.read_text() == "garbage\n"  # the input is left for the user to inspect
     assert mtimes(workdir, history_before) == history_before
@@ -152,7 +169,11 @@ def test_killed_training_leaves_nothing_taken_as_done_and_reruns_cleanly(workdir
     with open(workdir / "killed_run.txt", "w") as console:
         proc = subprocess.Popen(
             [sys.executable, "-m", "snakemake", "--cores", "2", target, "--configfile", "faults.yaml"],
-            cwd=workdir, stdout=console, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+            cwd=workdir,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
         )
     try:
         deadline = time.monotonic() + 300
@@ -207,8 +228,10 @@ def test_bad_raw_csv_fails_prepare_naming_the_file(tmp_path):
     raw_md5 = md5(raw)
     code, console = run(workdir, "results/penguins/prepared.csv")
     assert code != 0
-    assert ("ERROR in rule prepare_table: resources/penguins/penguins.csv: missing column(s) ['species']; "
-            "the file has ['island', 'bill_length_mm'") in console
+    assert (
+        "ERROR in rule prepare_table: resources/penguins/penguins.csv: missing column(s) ['species']; "
+        "the file has ['island', 'bill_length_mm'"
+    ) in console
     assert "Traceback" not in console
     assert not (workdir / "results/penguins/prepared.csv").exists()
     assert md5(raw) == raw_md5

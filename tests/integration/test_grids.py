@@ -53,13 +53,11 @@ def test_every_point_is_a_run_of_its_own_and_grid_csv_lists_them(grid_run):
 
 
 def test_adding_a_value_trains_the_new_point_only_and_reordering_keys_nothing(grid_run):
-    wider = write_config(grid_run, "wider.yaml",
-                         overlay({"seed": [2, 3, 4], "training.learning_rate": [0.001]}))
+    wider = write_config(grid_run, "wider.yaml", overlay({"seed": [2, 3, 4], "training.learning_rate": [0.001]}))
     jobs = planned_jobs(grid_run, "--configfile", str(wider))
     assert jobs.get("train_tabular") == 1 and jobs.get("evaluate_classifier") == 1, jobs
     assert jobs.get("aggregate_grid") == 1, jobs
     assert not {"download", "prepare_table", "split_table"} & set(jobs), jobs
-    reordered = write_config(grid_run, "reordered.yaml",
-                             overlay({"training.learning_rate": [0.001], "seed": [2, 3]}))
+    reordered = write_config(grid_run, "reordered.yaml", overlay({"training.learning_rate": [0.001], "seed": [2, 3]}))
     jobs = planned_jobs(grid_run, "--configfile", str(reordered))
     assert not {"train_tabular", "evaluate_classifier", "aggregate_grid"} & set(jobs), jobs

@@ -23,8 +23,13 @@ SINGLE = ["cnn_small", "cnn_pool", "dense_only", "cnn_extra_layer", "cnn_dropout
 TUNERS = ["tuning", "tuning_activation_kernel"]
 N_TRAIN, N_TEST = 200, 100
 # parameter counts of the lesson's models on 32x32 inputs (the 64x64 counts are checked in tests/unit)
-PARAMETERS_32 = {"cnn_small": 415_960, "cnn_pool": 114_510, "dense_only": 156_710, "cnn_extra_layer": 57_060,
-                 "cnn_dropout": 57_060}
+PARAMETERS_32 = {
+    "cnn_small": 415_960,
+    "cnn_pool": 114_510,
+    "dense_only": 156_710,
+    "cnn_extra_layer": 57_060,
+    "cnn_dropout": 57_060,
+}
 
 
 def overlay(shared_data) -> dict:
@@ -34,8 +39,10 @@ def overlay(shared_data) -> dict:
     datasets[DATASET] = {
         "kind": "images",
         "description": "first 200/100 images of the shared CIFAR-10 subset",
-        "files": [{"name": n, "url": str(source / n)}
-                  for n in ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]],
+        "files": [
+            {"name": n, "url": str(source / n)}
+            for n in ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]
+        ],
         "subset": {"train": N_TRAIN, "test": N_TEST},
         "class_names": CLASSES,
     }
@@ -113,16 +120,21 @@ def test_sweep_has_one_row_per_value_and_the_lessons_plot(run):
     metrics = json.loads((d / "metrics.json").read_text())
     best = table.loc[table["val_loss"].idxmin()]
     assert metrics["best"]["dropout"] == best["dropout"]
-    assert metrics["primary_metric"] == {"name": "accuracy", "value": pytest.approx(best["val_accuracy"]),
-                                         "higher_is_better": True}
+    assert metrics["primary_metric"] == {
+        "name": "accuracy",
+        "value": pytest.approx(best["val_accuracy"]),
+        "higher_is_better": True,
+    }
     assert metrics["metrics"]["loss"] == pytest.approx(best["val_loss"])
     assert metrics["baseline"]["name"] == "majority class of the training set"
     assert metrics["test_set"]["file"] == "test_images.npy"
     assert metrics["provenance"]["environment"]["keras"]
 
 
-@pytest.mark.parametrize("experiment, columns", [("tuning", ["conv_layers", "dropout"]),
-                                                 ("tuning_activation_kernel", ["kernel_size", "activation"])])
+@pytest.mark.parametrize(
+    "experiment, columns",
+    [("tuning", ["conv_layers", "dropout"]), ("tuning_activation_kernel", ["kernel_size", "activation"])],
+)
 def test_tuner_writes_one_row_per_trial_and_removes_its_state_when_done(run, experiment, columns):
     workdir, _, _ = run
     d = results(workdir, experiment)

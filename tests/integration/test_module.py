@@ -16,8 +16,13 @@ OWN_CONFIG = {
     "datasets": {
         "penguins": {
             "kind": "table",
-            "files": [{"name": "penguins.csv", "url": "package://palmerpenguins/data/penguins.csv",
-                       "md5": "a06a0210251465a86fb970018292304d"}],
+            "files": [
+                {
+                    "name": "penguins.csv",
+                    "url": "package://palmerpenguins/data/penguins.csv",
+                    "md5": "a06a0210251465a86fb970018292304d",
+                }
+            ],
             "target": "species",
             "task": "classification",
             "features": ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"],
@@ -95,8 +100,11 @@ def test_the_including_workflow_builds_its_own_experiments(module_run):
     assert record["provenance"]["config"]["training"]["batch_size"] == 32  # the module's schema defaults
     assert float((analysis / "accuracy.txt").read_text()) == record["metrics"]["accuracy"]
     # only the includer's config: none of the lesson's other datasets or experiments
-    assert sorted(p.name for p in (analysis / "results").iterdir()) == ["leaderboard.csv", "leaderboard.html",
-                                                                        "penguins"]
+    assert sorted(p.name for p in (analysis / "results").iterdir()) == [
+        "leaderboard.csv",
+        "leaderboard.html",
+        "penguins",
+    ]
     assert not (analysis / "results" / "penguins" / "dense10").exists()
     # everything is written in the including workflow's directory, nothing inside the module
     assert not any((module / d).exists() for d in ("results", "logs", "resources", "reports", "benchmarks"))

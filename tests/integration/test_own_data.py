@@ -83,20 +83,27 @@ def overlay(data) -> dict:
     for name in default["datasets"]:
         config["datasets"][name] = {"enabled": False}
     config["datasets"]["breast_cancer"] = {
-        "kind": "table", "files": [{"name": "breast_cancer.tsv", "url": f"{data}/breast_cancer.tsv"}],
-        "target": "target", "task": "classification", "id_column": "patient",
+        "kind": "table",
+        "files": [{"name": "breast_cancer.tsv", "url": f"{data}/breast_cancer.tsv"}],
+        "target": "target",
+        "task": "classification",
+        "id_column": "patient",
         "split": {"test_size": 0.2, "validation_size": 0.2, "random_state": 1},
     }
     config["datasets"]["diabetes"] = {
-        "kind": "table", "files": [{"name": "diabetes.csv", "url": f"{data}/diabetes.csv"}],
-        "target": "target", "task": "regression",
+        "kind": "table",
+        "files": [{"name": "diabetes.csv", "url": f"{data}/diabetes.csv"}],
+        "target": "target",
+        "task": "regression",
     }
     config["experiments"]["cancer_dense"] = {
-        "dataset": "breast_cancer", "model": {"builder": "dense", "args": {"hidden_units": [8], "normalize": True}},
+        "dataset": "breast_cancer",
+        "model": {"builder": "dense", "args": {"hidden_units": [8], "normalize": True}},
         "training": {"epochs": 20, "validation": "val"},
     }
     config["experiments"]["diabetes_dense"] = {
-        "dataset": "diabetes", "model": {"builder": "dense", "args": {"hidden_units": [32], "normalize": True}},
+        "dataset": "diabetes",
+        "model": {"builder": "dense", "args": {"hidden_units": [32], "normalize": True}},
         "training": {"epochs": 60, "learning_rate": 0.05},
     }
     return config

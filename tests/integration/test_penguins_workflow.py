@@ -11,8 +11,15 @@ from tests.workflow import REPO, benchmark_harness, copy_workflow, planned_jobs,
 
 pytestmark = pytest.mark.integration
 
-CONTRACT = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "confusion_matrix.csv",
-            "confusion_matrix.png", "training_curves.png"]
+CONTRACT = [
+    "model.keras",
+    "history.csv",
+    "metrics.json",
+    "predictions.csv",
+    "confusion_matrix.csv",
+    "confusion_matrix.png",
+    "training_curves.png",
+]
 
 
 def only_datasets(*keep):
@@ -151,7 +158,9 @@ def test_failed_download_keeps_going_and_lists_what_is_missing(tmp_path):
     workdir = copy_workflow(tmp_path / "wf")
     overlay = only_datasets("penguins", "penguins_offline")
     overlay["datasets"]["penguins_offline"] = {
-        "kind": "table", "target": "species", "task": "classification",
+        "kind": "table",
+        "target": "species",
+        "task": "classification",
         "files": [{"name": "penguins.csv", "url": "https://127.0.0.1:9/penguins.csv"}],
     }
     overlay["download"] = {"attempts": 1}

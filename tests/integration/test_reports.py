@@ -38,8 +38,10 @@ WEATHER_FILES = ["views/3y.csv", "split/3y/train.csv", f"{WEATHER}/metrics.json"
 def tiny_overlay(shared_data) -> dict:
     """Only penguins and weather; two penguins experiments and one weather experiment, 3 epochs each."""
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    overlay = {"train_threads": 1,
-               "datasets": {d: {"enabled": d in ("penguins", "weather")} for d in default["datasets"]}}
+    overlay = {
+        "train_threads": 1,
+        "datasets": {d: {"enabled": d in ("penguins", "weather")} for d in default["datasets"]},
+    }
     overlay["datasets"]["weather"]["files"] = [
         {"name": FULL, "url": str(shared_data / "weather" / FULL), "md5": FULL_MD5}
     ]
@@ -68,8 +70,13 @@ def with_overlay(run, name, change) -> tuple[str, ...]:
 def dry_run_outputs(workdir, *args) -> list[str]:
     """Every output file a dry run would (re)make."""
     text = snakemake(workdir, "--dry-run", *args).stdout
-    return [f for line in text.splitlines() if line.strip().startswith("output:")
-            for f in line.split(":", 1)[1].replace(",", " ").split() if not f.startswith("(")]  # (update)
+    return [
+        f
+        for line in text.splitlines()
+        if line.strip().startswith("output:")
+        for f in line.split(":", 1)[1].replace(",", " ").split()
+        if not f.startswith("(")
+    ]  # (update)
 
 
 def mtimes(workdir, paths) -> dict:
@@ -125,15 +132,25 @@ def test_snakemake_report_builds_offline(run):
     assert not re.search(r"<script[^>]*\bsrc=[\"']?(https?:)?//", html)
     assert "Introduction to Deep Learning" in html  # report/workflow.rst
     assert live_payloads(html) == []
-    for caption in ("Pair plot of the penguins", "Training curves of experiment", "Confusion matrix of experiment",
-                    "Predicted against true next-day sunshine", "The dataset's report", "Every finished experiment"):
+    for caption in (
+        "Pair plot of the penguins",
+        "Training curves of experiment",
+        "Confusion matrix of experiment",
+        "Predicted against true next-day sunshine",
+        "The dataset's report",
+        "Every finished experiment",
+    ):
         assert caption in html, caption
     with zipfile.ZipFile(workdir / "report.zip") as archive:
         files = sorted(name.rsplit("/", 1)[1] for name in archive.namelist() if name.startswith("report/data/raw/"))
     # every figure of the run (3 experiments), both dataset reports and the leaderboard
-    assert files == sorted(["pairplot.png"] + ["training_curves.png"] * 3 + ["confusion_matrix.png"] * 2
-                           + ["predicted_vs_true_train.png", "predicted_vs_true_test.png"]
-                           + ["penguins.html", "weather.html", "leaderboard.html"])
+    assert files == sorted(
+        ["pairplot.png"]
+        + ["training_curves.png"] * 3
+        + ["confusion_matrix.png"] * 2
+        + ["predicted_vs_true_train.png", "predicted_vs_true_test.png"]
+        + ["penguins.html", "weather.html", "leaderboard.html"]
+    )
 
 
 def test_up_to_date_workflow_does_nothing(run):
@@ -149,7 +166,11 @@ def test_changing_one_experiment_reruns_it_its_report_and_the_leaderboard(run):
 
     changed = with_overlay(run, "epochs.yaml", more_epochs)
     assert planned_jobs(workdir, *changed) == {
-        "train_tabular": 1, "evaluate_classifier": 1, "report_dataset": 1, "leaderboard": 1, "all": 1,
+        "train_tabular": 1,
+        "evaluate_classifier": 1,
+        "report_dataset": 1,
+        "leaderboard": 1,
+        "all": 1,
     }
     outputs = dry_run_outputs(workdir, *changed)
     assert "results/penguins/dense10/model.keras" in outputs and "reports/penguins.html" in outputs
@@ -160,8 +181,14 @@ def test_editing_a_notebook_reruns_only_that_report(run):
     workdir, args, _ = run
     path = workdir / "notebooks" / "penguins.ipynb"
     notebook = json.loads(path.read_text())
-    notebook["cells"].append({"cell_type": "markdown", "id": "added", "metadata": {},
-                              "source": ["A paragraph added to the penguins notebook."]})
+    notebook["cells"].append(
+        {
+            "cell_type": "markdown",
+            "id": "added",
+            "metadata": {},
+            "source": ["A paragraph added to the penguins notebook."],
+        }
+    )
     path.write_text(json.dumps(notebook, indent=1))
     assert planned_jobs(workdir, *args) == {"report_dataset": 1, "all": 1}
     assert dry_run_outputs(workdir, *args) == ["reports/penguins.html", "reports/penguins.ipynb"]
@@ -174,16 +201,24 @@ def test_editing_a_notebook_reruns_only_that_report(run):
 
 def test_new_raw_data_rerun_the_dataset_its_report_and_the_leaderboard_only(run):
     workdir, args, _ = run
-    chain = {"prepare_table": 1, "split_table": 1, "plot_table_pairplot": 1, "train_tabular": 2,
-             "evaluate_classifier": 2, "report_dataset": 1, "leaderboard": 1, "all": 1}
+    chain = {
+        "prepare_table": 1,
+        "split_table": 1,
+        "plot_table_pairplot": 1,
+        "train_tabular": 2,
+        "evaluate_classifier": 2,
+        "report_dataset": 1,
+        "leaderboard": 1,
+        "all": 1,
+    }
 
     # new data at the source: a changed checksum in the config fetches the file again
     def new_checksum(overlay):
-        overlay["datasets"]["penguins"]["files"] = [{"name": "penguins.csv", "md5": "0" * 32,
-                                                     "url": "package://palmerpenguins/data/penguins.csv"}]
+        overlay["datasets"]["penguins"]["files"] = [
+            {"name": "penguins.csv", "md5": "0" * 32, "url": "package://palmerpenguins/data/penguins.csv"}
+        ]
 
-    assert planned_jobs(workdir, *with_overlay(run, "md5.yaml", new_checksum)) == {
-        "download": 1, **chain}
+    assert planned_jobs(workdir, *with_overlay(run, "md5.yaml", new_checksum)) == {"download": 1, **chain}
 
     # new content in the raw file itself: the penguins chain reruns, the weather files stay as they are
     raw = workdir / "resources/penguins/penguins.csv"

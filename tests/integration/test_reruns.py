@@ -44,8 +44,13 @@ def base_overlay(shared_data) -> dict:
         "dataset": "tiny",
         "base_model": {"name": "MobileNet", "alpha": 0.25, "weights": None, "input_size": 32},
         "model": {"builder": "transfer_head"},
-        "training": {"epochs": 2, "loss": "sparse_categorical_crossentropy", "from_logits": True,
-                     "metrics": ["accuracy"], "validation": "test"},
+        "training": {
+            "epochs": 2,
+            "loss": "sparse_categorical_crossentropy",
+            "from_logits": True,
+            "metrics": ["accuracy"],
+            "validation": "test",
+        },
     }
     return {
         "datasets": datasets,
@@ -94,8 +99,13 @@ def test_reordered_keys_and_defaults_written_out_plan_nothing(state):
     workdir, overlay, _ = state
     edited = yaml.safe_load(yaml.safe_dump(overlay))
     dense10 = edited["experiments"]["dense10"]
-    dense10["training"] = {"optimizer": "adam", "batch_size": 32, "learning_rate": None, **dense10["training"],
-                           "tensorboard": False}
+    dense10["training"] = {
+        "optimizer": "adam",
+        "batch_size": 32,
+        "learning_rate": None,
+        **dense10["training"],
+        "tensorboard": False,
+    }
     dense10["model"] = {"args": {"batch_norm": False, "activation": "relu"}}
     edited["experiments"]["transfer_tiny"]["base_model"]["pooling"] = "max"
     edited["experiments"] = dict(reversed(list(edited["experiments"].items())))
@@ -146,8 +156,11 @@ def test_resume_and_progress_settings_rerun_nothing(state):
     download.progress_seconds are not params), and a backup directory left beside the results
     (results/<dataset>/<experiment>/.backup/, never an output) plans nothing either."""
     workdir, overlay, _ = state
-    edited = {**yaml.safe_load(yaml.safe_dump(overlay)), "resume": {"enabled": False, "every_seconds": 0},
-              "download": {"progress_seconds": 0.5}}
+    edited = {
+        **yaml.safe_load(yaml.safe_dump(overlay)),
+        "resume": {"enabled": False, "every_seconds": 0},
+        "download": {"progress_seconds": 0.5},
+    }
     assert dry_run(workdir, edited) == {}
     leftover = workdir / "results" / "penguins" / "dense10" / ".backup"
     leftover.mkdir()
@@ -190,8 +203,18 @@ def test_a_fetch_that_differs_from_the_lock_fails_and_keeps_the_present_file(sta
     record = json.loads(lock.read_text())
     lock.write_text(json.dumps({**record, "md5": "0" * 32}))
     try:
-        proc = snakemake(workdir, "--configfile", "base.yaml", "--config", f"mirror={shared_data}", "--forcerun",
-                         "download", "--", str(raw.relative_to(workdir)), check=False)
+        proc = snakemake(
+            workdir,
+            "--configfile",
+            "base.yaml",
+            "--config",
+            f"mirror={shared_data}",
+            "--forcerun",
+            "download",
+            "--",
+            str(raw.relative_to(workdir)),
+            check=False,
+        )
         assert proc.returncode != 0
         text = proc.stdout + proc.stderr
         assert f"checksum mismatch for {WEATHER}" in text and f"{lock.relative_to(workdir)}" in text, text[-3000:]

@@ -33,9 +33,18 @@ pytestmark = pytest.mark.integration
 EPOCHS = 300
 KILL_AFTER = 100  # the job is killed once its log shows this epoch starting
 DENSE = {"builder": "dense", "args": {"hidden_units": [10], "output_activation": "softmax"}}
-LONG = {"dataset": "penguins", "seed": 2, "model": DENSE,
-        "training": {"epochs": EPOCHS, "loss": "categorical_crossentropy", "metrics": ["accuracy"],
-                     "validation": "test", "tensorboard": True}}
+LONG = {
+    "dataset": "penguins",
+    "seed": 2,
+    "model": DENSE,
+    "training": {
+        "epochs": EPOCHS,
+        "loss": "categorical_crossentropy",
+        "metrics": ["accuracy"],
+        "validation": "test",
+        "tensorboard": True,
+    },
+}
 TF_NOISE = ("WARNING: All log messages before absl", "I0000 ", "To enable the following instructions", "W0000 ")
 
 
@@ -61,9 +70,14 @@ def kill_when(workdir: Path, target: str, log: Path, ready, configfile: str = "r
     """Start Snakemake on ``target``; once ``ready(log text)``, SIGKILL it and its job at once."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     with open(workdir / "killed_run.txt", "w") as console:
-        proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "2", target, "--configfile", configfile],
-                                cwd=workdir, stdout=console, stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "snakemake", "--cores", "2", target, "--configfile", configfile],
+            cwd=workdir,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 600
         while not (log.exists() and ready(log.read_text())):
@@ -120,12 +134,16 @@ def test_a_killed_training_job_resumes_after_its_last_backed_up_epoch(penguins):
     proc = run(workdir, "--rerun-incomplete", "results/penguins/killed/metrics.json")
     assert "train_tabular_tensorboard" in proc.stdout + proc.stderr
     # the log says what is trained, and that it resumed, and from where
-    assert first_line(log).startswith("TRAINING penguins/killed: inputs (273, 4) -> targets (273, 3), validation "
-                                      "(69, 4); dense_net, 83 parameters (83 trainable); 300 epochs, batch 32, adam;")
+    assert first_line(log).startswith(
+        "TRAINING penguins/killed: inputs (273, 4) -> targets (273, 3), validation "
+        "(69, 4); dense_net, 83 parameters (83 trainable); 300 epochs, batch 32, adam;"
+    )
     assert f"resuming after epoch {done} from the backup; backup results/penguins/killed/.backup" in first_line(log)
     text = log.read_text()
-    assert (f"resumed from the backup in results/penguins/killed/.backup: epochs 1-{done} were done before the job "
-            f"was interrupted; training goes on with epoch {done + 1} of {EPOCHS}") in text
+    assert (
+        f"resumed from the backup in results/penguins/killed/.backup: epochs 1-{done} were done before the job "
+        f"was interrupted; training goes on with epoch {done + 1} of {EPOCHS}"
+    ) in text
     assert f"Epoch {done}/" not in text and f"Epoch {done + 1}/" in text
 
     # history.csv has every epoch once; those before the kill are the interrupted run's, exactly
@@ -137,10 +155,21 @@ def test_a_killed_training_job_resumes_after_its_last_backed_up_epoch(penguins):
     assert tensorboard_steps(exp / "tensorboard") == {"train": list(range(EPOCHS)), "validation": list(range(EPOCHS))}
     # the backup is gone; what is left is what the rules declare
     assert not (exp / ".backup").exists()
-    assert sorted(p.name for p in exp.iterdir()) == sorted([
-        "confusion_matrix.csv", "confusion_matrix.png", "history.csv", "metrics.json", "model.keras",
-        "model_card.md", "outputs.npz", "predictions.csv", "tensorboard", "train_environment.json",
-        "training_curves.png"])
+    assert sorted(p.name for p in exp.iterdir()) == sorted(
+        [
+            "confusion_matrix.csv",
+            "confusion_matrix.png",
+            "history.csv",
+            "metrics.json",
+            "model.keras",
+            "model_card.md",
+            "outputs.npz",
+            "predictions.csv",
+            "tensorboard",
+            "train_environment.json",
+            "training_curves.png",
+        ]
+    )
     # metrics.json says the model was resumed (so it is not bit-identical to an uninterrupted run)
     metrics = json.loads((exp / "metrics.json").read_text())
     expected = json.loads((workdir / "results/penguins/reference/metrics.json").read_text())
@@ -164,8 +193,10 @@ def test_a_backup_of_other_settings_is_discarded_not_resumed(penguins):
     write_config(workdir, "changed.yaml", overlay)
     run(workdir, "--rerun-incomplete", "results/penguins/changed/model.keras", configfile="changed.yaml")
     text = log.read_text()
-    assert ("discarded the backup in results/penguins/changed/.backup of an earlier, unfinished run of this job (its "
-            "settings differ from this run's), so training starts at epoch 1") in text
+    assert (
+        "discarded the backup in results/penguins/changed/.backup of an earlier, unfinished run of this job (its "
+        "settings differ from this run's), so training starts at epoch 1"
+    ) in text
     assert "resumed" not in text and "from epoch 1; backup" in first_line(log)
     history = pd.read_csv(workdir / "results/penguins/changed/history.csv")
     reference = pd.read_csv(workdir / "results/penguins/reference/history.csv")
@@ -181,8 +212,10 @@ def test_a_backup_made_by_other_code_is_discarded_not_resumed(penguins):
     builders = workdir / "dlwf/nn/builders.py"
     builders.write_text(builders.read_text() + "\n\ndef _added():  # new code that changes no result\n    return 1\n")
     run(workdir, "--rerun-incomplete", "results/penguins/coded/model.keras")
-    expected = ("discarded the backup in results/penguins/coded/.backup of an earlier, unfinished run of this job "
-                "(the code it ran differs from this run's), so training starts at epoch 1")
+    expected = (
+        "discarded the backup in results/penguins/coded/.backup of an earlier, unfinished run of this job "
+        "(the code it ran differs from this run's), so training starts at epoch 1"
+    )
     assert expected in log.read_text()
     history = pd.read_csv(workdir / "results/penguins/coded/history.csv")
     reference = pd.read_csv(workdir / "results/penguins/reference/history.csv")
@@ -194,30 +227,52 @@ def test_a_backup_made_by_other_code_is_discarded_not_resumed(penguins):
 DATASET = "cifar10-slice"
 IMAGE_FILES = ["train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy"]
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-TUNER = {"dataset": DATASET, "seed": 2, "model": {"builder": "cnn", "args": {"dense_units": [50]}},
-         "tuner": {"objective": "val_loss", "max_trials": 3,
-                   "hyperparameters": {"conv_layers": {"type": "int", "min": 1, "max": 2, "step": 1},
-                                       "dropout": {"type": "float", "min": 0.2, "max": 0.8, "step": 0.3}}},
-         "training": {"epochs": 4, "tensorboard": True}}
+TUNER = {
+    "dataset": DATASET,
+    "seed": 2,
+    "model": {"builder": "cnn", "args": {"dense_units": [50]}},
+    "tuner": {
+        "objective": "val_loss",
+        "max_trials": 3,
+        "hyperparameters": {
+            "conv_layers": {"type": "int", "min": 1, "max": 2, "step": 1},
+            "dropout": {"type": "float", "min": 0.2, "max": 0.8, "step": 0.3},
+        },
+    },
+    "training": {"epochs": 4, "tensorboard": True},
+}
 
 
 def images_overlay(shared_data: Path) -> dict:
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     datasets = {d: {"enabled": False} for d in default["datasets"]}
     datasets[DATASET] = {
-        "kind": "images", "class_names": CLASSES, "subset": {"train": 300, "test": 100},
+        "kind": "images",
+        "class_names": CLASSES,
+        "subset": {"train": 300, "test": 100},
         "files": [{"name": n, "url": str(shared_data / "cifar10-subset" / n)} for n in IMAGE_FILES],
     }
-    cnn = {"dataset": DATASET, "seed": 2, "model": {"builder": "cnn", "args": {"conv_layers": 1, "dense_units": [20]}},
-           "training": {"epochs": 2, "tensorboard": True}}
-    transfer = {"dataset": DATASET, "model": {"builder": "transfer_head"},
-                "base_model": {"name": "MobileNet", "alpha": 0.25, "weights": None, "input_size": 32},
-                "training": {"epochs": 3, "tensorboard": True}}
+    cnn = {
+        "dataset": DATASET,
+        "seed": 2,
+        "model": {"builder": "cnn", "args": {"conv_layers": 1, "dense_units": [20]}},
+        "training": {"epochs": 2, "tensorboard": True},
+    }
+    transfer = {
+        "dataset": DATASET,
+        "model": {"builder": "transfer_head"},
+        "base_model": {"name": "MobileNet", "alpha": 0.25, "weights": None, "input_size": 32},
+        "training": {"epochs": 3, "tensorboard": True},
+    }
     return {
-        "datasets": datasets, "train_threads": 1, "resume": {"every_seconds": 0},
+        "datasets": datasets,
+        "train_threads": 1,
+        "resume": {"every_seconds": 0},
         "experiments": {
-            "tuning": copy.deepcopy(TUNER), "tuning_reference": copy.deepcopy(TUNER),
-            "cnn": cnn, "sweep": {**copy.deepcopy(cnn), "sweep": {"arg": "dropout", "values": [0.2, 0.5]}},
+            "tuning": copy.deepcopy(TUNER),
+            "tuning_reference": copy.deepcopy(TUNER),
+            "cnn": cnn,
+            "sweep": {**copy.deepcopy(cnn), "sweep": {"arg": "dropout", "values": [0.2, 0.5]}},
             "transfer_head": transfer,
         },
     }
@@ -233,9 +288,11 @@ def images(tmp_path_factory, shared_data):
 
 def trial_started(n: int, epoch: int):
     """The log shows keras-tuner's trial ``n`` (1-based, as it prints them) at epoch ``epoch``."""
+
     def ready(text: str) -> bool:
         at = text.find(f"Running Trial #{n}\n")
         return at >= 0 and f"Epoch {epoch}/" in text[at:]
+
     return ready
 
 
@@ -285,18 +342,39 @@ def test_one_tensorboard_shows_every_experiment_of_the_dataset(images):
     """`tensorboard --logdir results/<dataset>` (the real server) lists train and validation curves of a
     CNN, each sweep point, each tuner trial and a transfer head."""
     workdir = images
-    run(workdir, *[f"results/{DATASET}/{e}/model.keras" for e in ("cnn", "transfer_head")],
-        f"results/{DATASET}/sweep/sweep.csv")
+    run(
+        workdir,
+        *[f"results/{DATASET}/{e}/model.keras" for e in ("cnn", "transfer_head")],
+        f"results/{DATASET}/sweep/sweep.csv",
+    )
     port = free_port()
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "tensorboard"), "--logdir", f"results/{DATASET}", "--port", str(port),
-         "--host", "127.0.0.1", "--load_fast", "false", "--reload_interval", "1"],
-        cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            str(Path(sys.executable).parent / "tensorboard"),
+            "--logdir",
+            f"results/{DATASET}",
+            "--port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--load_fast",
+            "false",
+            "--reload_interval",
+            "1",
+        ],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    expected = {f"{e}/tensorboard/{split}" for e in ("cnn", "sweep/dropout_0.2", "sweep/dropout_0.5", "transfer_head")
-                for split in ("train", "validation")}
-    expected |= {f"tuning_reference/tensorboard/{t}/execution0/{split}" for t in "012"
-                 for split in ("train", "validation")}
+    expected = {
+        f"{e}/tensorboard/{split}"
+        for e in ("cnn", "sweep/dropout_0.2", "sweep/dropout_0.5", "transfer_head")
+        for split in ("train", "validation")
+    }
+    expected |= {
+        f"tuning_reference/tensorboard/{t}/execution0/{split}" for t in "012" for split in ("train", "validation")
+    }
     try:
         runs: set[str] = set()
         deadline = time.monotonic() + 120

@@ -318,20 +318,49 @@ def test_a_job_killed_at_its_time_limit_resumes_in_its_next_attempt(cluster, slu
     second attempt resumes from the first one's backup instead of starting at epoch 1."""
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     workdir = copy_workflow(tmp_path / "wf")
-    overlay = write_config(workdir, "slow.yaml", {
-        "datasets": {d: {"enabled": d == "penguins"} for d in default["datasets"]},
-        "resume": {"every_seconds": 1},
-        "experiments": {
-            **{e: {"enabled": False} for e in default["experiments"]},
-            "slow": {"dataset": "penguins", "seed": 2, "model": {"builder": "dense", "args": {"hidden_units": [10]}},
-                     "training": {"epochs": SLOW_EPOCHS, "validation": "test"}},
+    overlay = write_config(
+        workdir,
+        "slow.yaml",
+        {
+            "datasets": {d: {"enabled": d == "penguins"} for d in default["datasets"]},
+            "resume": {"every_seconds": 1},
+            "experiments": {
+                **{e: {"enabled": False} for e in default["experiments"]},
+                "slow": {
+                    "dataset": "penguins",
+                    "seed": 2,
+                    "model": {"builder": "dense", "args": {"hidden_units": [10]}},
+                    "training": {"epochs": SLOW_EPOCHS, "validation": "test"},
+                },
+            },
         },
-    })
+    )
     target = "results/penguins/slow/model.keras"
-    proc = timed([slurm_python, "-m", "snakemake", target, "--profile", "profiles/slurm", "--configfile", overlay,
-                  "--slurm-status-command", "squeue", "--slurm-init-seconds-before-status-checks", "2",
-                  "--slurm-no-account", "--jobs", "2", "--retries", "1",
-                  "--set-resources", "train_tabular:runtime=1 if attempt == 1 else 15"], workdir, 1500)
+    proc = timed(
+        [
+            slurm_python,
+            "-m",
+            "snakemake",
+            target,
+            "--profile",
+            "profiles/slurm",
+            "--configfile",
+            overlay,
+            "--slurm-status-command",
+            "squeue",
+            "--slurm-init-seconds-before-status-checks",
+            "2",
+            "--slurm-no-account",
+            "--jobs",
+            "2",
+            "--retries",
+            "1",
+            "--set-resources",
+            "train_tabular:runtime=1 if attempt == 1 else 15",
+        ],
+        workdir,
+        1500,
+    )
     assert proc.returncode == 0, output_of(proc)
     # the profile puts tabular training into the group `runs`: here a group job of that one job
     training = [job for job in slurm_jobs(workdir) if job["rule"] == "train_tabular" or job["group"]]

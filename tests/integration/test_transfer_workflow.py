@@ -27,8 +27,10 @@ def overlay(shared_data, **head_args):
     datasets[DATASET] = {
         "kind": "images",
         "description": "first images of the shared CIFAR-10 subset",
-        "files": [{"name": n, "url": str(subset_dir / n)}
-                  for n in ("train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy")],
+        "files": [
+            {"name": n, "url": str(subset_dir / n)}
+            for n in ("train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy")
+        ],
         "class_names": CLASSES,
         "subset": {"train": N_TRAIN, "test": N_TEST},
     }
@@ -40,13 +42,15 @@ def overlay(shared_data, **head_args):
         "input_size": 160,
         "preprocess": "base",
     }
-    experiments = {"transfer": {
-        "dataset": DATASET,
-        "description": "the shared ImageNet MobileNet (alpha 0.25), frozen, + the lesson's head",
-        "base_model": base,
-        "model": {"args": {"units": 50, **head_args}},
-        "training": {"epochs": 15},
-    }}
+    experiments = {
+        "transfer": {
+            "dataset": DATASET,
+            "description": "the shared ImageNet MobileNet (alpha 0.25), frozen, + the lesson's head",
+            "base_model": base,
+            "model": {"args": {"units": 50, **head_args}},
+            "training": {"epochs": 15},
+        }
+    }
     return {"datasets": datasets, "experiments": experiments}
 
 
@@ -79,8 +83,16 @@ def test_features_are_computed_once_per_base_and_stored(transfer_run):
 def test_results_contract(transfer_run):
     workdir, _ = transfer_run
     results = workdir / "results" / DATASET / "transfer"
-    for name in ("model.keras", "head.keras", "history.csv", "metrics.json", "predictions.csv",
-                 "confusion_matrix.csv", "confusion_matrix.png", "training_curves.png"):
+    for name in (
+        "model.keras",
+        "head.keras",
+        "history.csv",
+        "metrics.json",
+        "predictions.csv",
+        "confusion_matrix.csv",
+        "confusion_matrix.png",
+        "training_curves.png",
+    ):
         assert (results / name).stat().st_size > 0, name
     history = pd.read_csv(results / "history.csv")
     assert {"epoch", "loss", "accuracy", "val_loss", "val_accuracy"} <= set(history.columns)
@@ -131,8 +143,13 @@ def test_two_experiments_on_one_base_share_one_feature_pass(transfer_run):
         "dataset": DATASET,
         "base_model": config["experiments"]["transfer"]["base_model"],
         "model": {"builder": "transfer_head", "args": {"units": 10}},
-        "training": {"epochs": 15, "loss": "sparse_categorical_crossentropy", "from_logits": True,
-                     "metrics": ["accuracy"], "validation": "test"},
+        "training": {
+            "epochs": 15,
+            "loss": "sparse_categorical_crossentropy",
+            "from_logits": True,
+            "metrics": ["accuracy"],
+            "validation": "test",
+        },
     }
     second = write_config(workdir, "two.yaml", config)
     jobs = planned_jobs(workdir, "--configfile", str(second), "--forceall")

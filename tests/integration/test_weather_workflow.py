@@ -15,11 +15,24 @@ pytestmark = pytest.mark.integration
 FULL = "weather_prediction_dataset.csv"
 FULL_MD5 = "cb5c07c9d1307d41823a332d02e03bad"
 LESSON_BASELINE_3Y = 3.877323350410224
-VIEWS = {"dense_100_50": "3y", "dense_10_5": "3y", "dense_100_50_earlystop": "3y", "batchnorm_earlystop": "3y",
-         "basel_9y": "basel_9y", "all_years": "all"}
+VIEWS = {
+    "dense_100_50": "3y",
+    "dense_10_5": "3y",
+    "dense_100_50_earlystop": "3y",
+    "batchnorm_earlystop": "3y",
+    "basel_9y": "basel_9y",
+    "all_years": "all",
+}
 EARLY_STOPPING = ["dense_100_50_earlystop", "batchnorm_earlystop", "basel_9y", "all_years"]
-CONTRACT = ["model.keras", "history.csv", "metrics.json", "predictions.csv", "training_curves.png",
-            "predicted_vs_true_train.png", "predicted_vs_true_test.png"]
+CONTRACT = [
+    "model.keras",
+    "history.csv",
+    "metrics.json",
+    "predictions.csv",
+    "training_curves.png",
+    "predicted_vs_true_train.png",
+    "predicted_vs_true_test.png",
+]
 
 
 def weather_overlay() -> dict:
@@ -30,8 +43,11 @@ def weather_overlay() -> dict:
     default = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     overlay = {"train_threads": 1, "datasets": {d: {"enabled": d == "weather"} for d in default["datasets"]}}
     overlay["datasets"]["weather"]["files"] = [
-        {"name": FULL, "url": "https://zenodo.org/records/4980359/files/weather_prediction_dataset.csv?download=1",
-         "md5": FULL_MD5}
+        {
+            "name": FULL,
+            "url": "https://zenodo.org/records/4980359/files/weather_prediction_dataset.csv?download=1",
+            "md5": FULL_MD5,
+        }
     ]
     stop = {"monitor": "val_loss", "patience": 0, "min_delta": 1.0e6}
     overlay["experiments"] = {e: {"training": {"epochs": 3}} for e in VIEWS if e not in EARLY_STOPPING}
@@ -55,7 +71,7 @@ def metrics(workdir, experiment):
 def lesson_baseline(raw: pd.DataFrame, nr_rows: int) -> float:
     """The lesson's code for the naive baseline's test RMSE on rows 0..nr_rows."""
     x_data = raw.loc[:nr_rows].drop(columns=["DATE", "MONTH"])
-    y_data = raw.loc[1:(nr_rows + 1)]["BASEL_sunshine"]
+    y_data = raw.loc[1 : (nr_rows + 1)]["BASEL_sunshine"]
     _, x_holdout, _, y_holdout = train_test_split(x_data, y_data, test_size=0.3, random_state=0)
     _, x_test, _, y_test = train_test_split(x_holdout, y_holdout, test_size=0.5, random_state=0)
     return float(np.sqrt(np.mean((y_test.to_numpy() - x_test["BASEL_sunshine"].to_numpy()) ** 2)))
@@ -94,7 +110,10 @@ def test_views_and_splits_follow_the_real_file(weather_run):
         assert len(columns["features"]) == (9 if view == "basel_9y" else n_features), view
         assert columns["target"] == "BASEL_sunshine_next_day" and columns["task"] == "regression"
     assert [len(pd.read_csv(workdir / f"results/weather/split/3y/{s}.csv")) for s in ("train", "val", "test")] == [
-        767, 164, 165]
+        767,
+        164,
+        165,
+    ]
     view = pd.read_csv(workdir / "results/weather/views/all.csv")
     np.testing.assert_array_equal(view["BASEL_sunshine_next_day"], raw["BASEL_sunshine"].iloc[1:])
     np.testing.assert_array_equal(view["DATE"], raw["DATE"].iloc[:-1])
@@ -107,16 +126,22 @@ def test_baseline_is_the_lessons_number_exactly(weather_run):
         assert metrics(workdir, experiment)["baseline"]["rmse"] == pytest.approx(LESSON_BASELINE_3Y, abs=1e-9)
     assert metrics(workdir, "basel_9y")["baseline"]["rmse"] == pytest.approx(lesson_baseline(raw, 365 * 9), abs=1e-9)
     assert metrics(workdir, "all_years")["baseline"]["rmse"] == pytest.approx(
-        lesson_baseline(raw, len(raw) - 2), abs=1e-9)
+        lesson_baseline(raw, len(raw) - 2), abs=1e-9
+    )
 
 
 def test_metrics_parameters_and_early_stopping(weather_run):
     workdir, _, raw_path = weather_run
     n_features = len(pd.read_csv(raw_path, nrows=1).columns) - 2
     dense_100_50 = 100 * n_features + 100 + 100 * 50 + 50 + 51
-    expected_params = {"dense_100_50": dense_100_50, "dense_10_5": 10 * n_features + 10 + 55 + 6,
-                       "dense_100_50_earlystop": dense_100_50, "batchnorm_earlystop": dense_100_50 + 4 * n_features,
-                       "basel_9y": 6137, "all_years": dense_100_50 + 4 * n_features}
+    expected_params = {
+        "dense_100_50": dense_100_50,
+        "dense_10_5": 10 * n_features + 10 + 55 + 6,
+        "dense_100_50_earlystop": dense_100_50,
+        "batchnorm_earlystop": dense_100_50 + 4 * n_features,
+        "basel_9y": 6137,
+        "all_years": dense_100_50 + 4 * n_features,
+    }
     for experiment in VIEWS:
         record = metrics(workdir, experiment)
         assert record["task"] == "regression" and record["primary_metric"]["name"] == "rmse"
@@ -146,8 +171,13 @@ def test_up_to_date_then_only_a_changed_view_reruns(weather_run):
     overlay["datasets"]["weather"]["views"] = {"basel_9y": {"last_row": 365 * 8}}
     changed = write_config(workdir, "changed.yaml", overlay)
     changed_args = ("--configfile", str(changed), "--config", args[-1])
-    weather_rules = ["prepare_weather_view", "split_weather", "train_tabular_tensorboard", "evaluate_regressor",
-                     "download"]
+    weather_rules = [
+        "prepare_weather_view",
+        "split_weather",
+        "train_tabular_tensorboard",
+        "evaluate_regressor",
+        "download",
+    ]
     jobs = planned_jobs(workdir, *changed_args)
     assert {r: jobs.get(r, 0) for r in weather_rules} == {r: int(r != "download") for r in weather_rules}
     dry = snakemake(workdir, "--dry-run", *changed_args).stdout

@@ -42,8 +42,15 @@ from tests.workflow import REPO, default_config, experiment_settings  # noqa: E4
 
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 FEATURES = ["bill_length_mm", "bill_depth_mm", "flipper_length_mm", "body_mass_g"]
-PENGUINS = {"target": "species", "task": "classification", "features": FEATURES, "categorical": None,
-            "missing": "drop", "id_column": None, "separator": None}
+PENGUINS = {
+    "target": "species",
+    "task": "classification",
+    "features": FEATURES,
+    "categorical": None,
+    "missing": "drop",
+    "id_column": None,
+    "separator": None,
+}
 
 
 def prepare_penguins(path) -> pd.DataFrame:
@@ -69,16 +76,20 @@ class Named(dict):
             raise AttributeError(name) from exc
 
 
-def run_script(name: str, monkeypatch, capsys, *, input=None, output=None, params=None, wildcards=None,
-               config=None):
+def run_script(name: str, monkeypatch, capsys, *, input=None, output=None, params=None, wildcards=None, config=None):
     """Run scripts/<name>.py as Snakemake would (no log: messages go to the console); return (exit code, text).
 
     ``config`` defaults to the default config with the schema's defaults, as the rules give it.
     """
     monkeypatch.syspath_prepend(str(REPO / "scripts"))
     fake = SimpleNamespace(
-        input=Named(input or {}), output=Named(output or {}), params=Named(params or {}),
-        wildcards=Named(wildcards or {}), log=[], rule=name, threads=1,
+        input=Named(input or {}),
+        output=Named(output or {}),
+        params=Named(params or {}),
+        wildcards=Named(wildcards or {}),
+        log=[],
+        rule=name,
+        threads=1,
         config=config or plan.load(default_config()).config,
     )
     with pytest.raises(SystemExit) as exit_info:
@@ -95,7 +106,9 @@ def run_download(tmp_path, monkeypatch, capsys, url: str, md5: str | None):
     config = default_config()
     config["download"] = {"attempts": 2, "backoff": 0.01, "timeout": 5}
     code, console = run_script(
-        "download", monkeypatch, capsys,
+        "download",
+        monkeypatch,
+        capsys,
         output={"data": str(out / "penguins.csv"), "provenance": str(out / "penguins.csv.provenance.json")},
         params={"url": url, "md5": md5},
         wildcards={"dataset": "penguins", "filename": "penguins.csv"},
@@ -209,16 +222,23 @@ def test_rows_with_a_missing_target_are_dropped_but_none_complete_is_an_error(tm
     "changes, expected",
     [
         ({"species": None}, "missing column(s) ['species']"),
-        ({"bill_depth_mm": ["deep"] + [15.0] * 11},
-         "column 'bill_depth_mm' has a non-numeric value 'deep' (data row 1)"),
+        (
+            {"bill_depth_mm": ["deep"] + [15.0] * 11},
+            "column 'bill_depth_mm' has a non-numeric value 'deep' (data row 1)",
+        ),
     ],
 )
-def test_prepare_script_fails_with_one_console_line_and_writes_nothing(tmp_path, monkeypatch, capsys,
-                                                                       changes, expected):
+def test_prepare_script_fails_with_one_console_line_and_writes_nothing(
+    tmp_path, monkeypatch, capsys, changes, expected
+):
     raw = raw_penguins(tmp_path, **changes)
     out = tmp_path / "results" / "penguins"
     code, console = run_script(
-        "prepare_table", monkeypatch, capsys, input={"raw": str(raw)}, params={"table": PENGUINS},
+        "prepare_table",
+        monkeypatch,
+        capsys,
+        input={"raw": str(raw)},
+        params={"table": PENGUINS},
         output={"prepared": str(out / "prepared.csv"), "info": str(out / "prepared.json")},
     )
     assert code == 1
@@ -232,7 +252,11 @@ def test_empty_raw_file_fails_the_prepare_script(tmp_path, monkeypatch, capsys):
     raw.write_text("")
     out = tmp_path / "out"
     code, console = run_script(
-        "prepare_table", monkeypatch, capsys, input={"raw": str(raw)}, params={"table": PENGUINS},
+        "prepare_table",
+        monkeypatch,
+        capsys,
+        input={"raw": str(raw)},
+        params={"table": PENGUINS},
         output={"prepared": str(out / "p.csv"), "info": str(out / "p.json")},
     )
     assert code == 1 and f"ERROR in rule prepare_table: {raw}: the file is empty" in console
@@ -270,16 +294,26 @@ SPEC = experiment_settings("dense10", {"training": {"epochs": 3, "validation": N
 
 def train(split: dict, out: Path, spec: dict = SPEC):
     return tabular.train(
-        "exp", spec, str(split["train"]), str(split["columns"]), str(out / "model.keras"), str(out / "history.csv"),
-        str(out / "outputs.npz"), str(split["test"]),
+        "exp",
+        spec,
+        str(split["train"]),
+        str(split["columns"]),
+        str(out / "model.keras"),
+        str(out / "history.csv"),
+        str(out / "outputs.npz"),
+        str(split["test"]),
     )
 
 
 @pytest.mark.parametrize(
     "column, value, expected",
     [
-        ("body_mass_g", np.nan, "column 'body_mass_g' has a missing (NaN) value in data row 4; missing values must "
-                                "be removed in the prepare step"),
+        (
+            "body_mass_g",
+            np.nan,
+            "column 'body_mass_g' has a missing (NaN) value in data row 4; missing values must "
+            "be removed in the prepare step",
+        ),
         ("species", "Emperor", r"unknown class(es) ['Emperor']; known: ['Adelie', 'Chinstrap', 'Gentoo']"),
         ("body_mass_g", np.inf, "column 'body_mass_g' has an infinite value 'inf' in data row 4"),
         ("bill_depth_mm", "12,5", "column 'bill_depth_mm' has a non-numeric value '12,5' (data row 4)"),
@@ -345,12 +379,18 @@ def raw_weather(tmp_path: Path, n: int = 20) -> pd.DataFrame:
     [
         (lambda d: d.drop(columns=["BASEL_sunshine"]), r"missing column\(s\) \['BASEL_sunshine'\]"),
         (lambda d: d.drop(columns=["DATE"]), r"missing column\(s\) \['DATE'\]"),
-        (lambda d: d.astype({"BASEL_sunshine": float}).assign(
-            BASEL_sunshine=lambda f: f["BASEL_sunshine"].where(f.index != 7)),
-         r"column 'BASEL_sunshine' has a missing \(NaN\) value in data row 8"),
-        (lambda d: d.astype({"BASEL_temp_mean": object}).assign(
-            BASEL_temp_mean=lambda f: f["BASEL_temp_mean"].where(f.index != 2, "warm")),
-         r"column 'BASEL_temp_mean' has a non-numeric value 'warm' \(data row 3\)"),
+        (
+            lambda d: d.astype({"BASEL_sunshine": float}).assign(
+                BASEL_sunshine=lambda f: f["BASEL_sunshine"].where(f.index != 7)
+            ),
+            r"column 'BASEL_sunshine' has a missing \(NaN\) value in data row 8",
+        ),
+        (
+            lambda d: d.astype({"BASEL_temp_mean": object}).assign(
+                BASEL_temp_mean=lambda f: f["BASEL_temp_mean"].where(f.index != 2, "warm")
+            ),
+            r"column 'BASEL_temp_mean' has a non-numeric value 'warm' \(data row 3\)",
+        ),
         (lambda d: d.iloc[:0], "the CSV has a header but no data rows"),
     ],
 )
@@ -369,8 +409,12 @@ def test_weather_view_script_fails_naming_the_file_and_writes_nothing(tmp_path, 
     out = tmp_path / "views"
     view = {"target": "BASEL_sunshine", "last_row": None, "feature_prefixes": []}
     code, console = run_script(
-        "prepare_weather_view", monkeypatch, capsys,
-        input={"raw": str(path)}, output={"view": str(out / "v.csv")}, params={"view": view},
+        "prepare_weather_view",
+        monkeypatch,
+        capsys,
+        input={"raw": str(path)},
+        output={"view": str(out / "v.csv")},
+        params={"view": view},
         wildcards={"dataset": "w", "view": "v"},
     )
     assert code == 1
@@ -398,20 +442,48 @@ GOOD_LABELS = np.array([0, 1, 2, 3], dtype=np.uint8)
 @pytest.mark.parametrize(
     "pixels, labels, bad_file, expected",
     [
-        (np.zeros((4, 8, 8), np.uint8), GOOD_LABELS, "train_images.npy",
-         r"images must have shape \(N, height, width, 3\) \(RGB\), got \(4, 8, 8\)"),
-        (np.zeros((4, 8, 8, 4), np.uint8), GOOD_LABELS, "train_images.npy",
-         r"images must have shape \(N, height, width, 3\) \(RGB\), got \(4, 8, 8, 4\)"),
-        (np.zeros((4, 8, 8, 3), np.float32), GOOD_LABELS, "train_images.npy",
-         r"images must hold integer pixel values 0\.\.255 \(uint8\), got dtype float32; the workflow scales"),
-        (GOOD_PIXELS, np.array([0, 1, 2, 3], np.float64), "train_labels.npy",
-         r"labels must be integer class indices, got dtype float64"),
-        (GOOD_PIXELS, np.array([0, 1, 2, 10], np.uint8), "train_labels.npy",
-         r"labels must lie in 0\.\.9 \(10 class names configured\), found 0\.\.10"),
-        (GOOD_PIXELS, np.array([0, -1, 2, 3], np.int64), "train_labels.npy",
-         r"labels must lie in 0\.\.9 \(10 class names configured\), found -1\.\.3"),
-        (GOOD_PIXELS, np.array([0, 1, 2], np.uint8), "train_labels.npy",
-         r"3 labels but .*train_images\.npy holds 4 images; the two files must describe the same images"),
+        (
+            np.zeros((4, 8, 8), np.uint8),
+            GOOD_LABELS,
+            "train_images.npy",
+            r"images must have shape \(N, height, width, 3\) \(RGB\), got \(4, 8, 8\)",
+        ),
+        (
+            np.zeros((4, 8, 8, 4), np.uint8),
+            GOOD_LABELS,
+            "train_images.npy",
+            r"images must have shape \(N, height, width, 3\) \(RGB\), got \(4, 8, 8, 4\)",
+        ),
+        (
+            np.zeros((4, 8, 8, 3), np.float32),
+            GOOD_LABELS,
+            "train_images.npy",
+            r"images must hold integer pixel values 0\.\.255 \(uint8\), got dtype float32; the workflow scales",
+        ),
+        (
+            GOOD_PIXELS,
+            np.array([0, 1, 2, 3], np.float64),
+            "train_labels.npy",
+            r"labels must be integer class indices, got dtype float64",
+        ),
+        (
+            GOOD_PIXELS,
+            np.array([0, 1, 2, 10], np.uint8),
+            "train_labels.npy",
+            r"labels must lie in 0\.\.9 \(10 class names configured\), found 0\.\.10",
+        ),
+        (
+            GOOD_PIXELS,
+            np.array([0, -1, 2, 3], np.int64),
+            "train_labels.npy",
+            r"labels must lie in 0\.\.9 \(10 class names configured\), found -1\.\.3",
+        ),
+        (
+            GOOD_PIXELS,
+            np.array([0, 1, 2], np.uint8),
+            "train_labels.npy",
+            r"3 labels but .*train_images\.npy holds 4 images; the two files must describe the same images",
+        ),
     ],
 )
 def test_bad_image_arrays_name_the_file_and_the_expected_layout(tmp_path, pixels, labels, bad_file, expected):
@@ -466,8 +538,9 @@ def test_prepare_images_refuses_a_bad_test_file_and_writes_nothing(tmp_path):
     object_array_file(raw / "test_labels.npy", marker)  # train files are valid, the test labels are not
     out = tmp_path / "prepared"
     with pytest.raises(WorkflowInputError, match=rf"^{raw / 'test_labels.npy'}: holds a pickled object array"):
-        image_steps.prepare(sorted(str(p) for p in raw.iterdir()), [f"c{i}" for i in range(10)], "npy", {}, str(out),
-                            "datasets.d")
+        image_steps.prepare(
+            sorted(str(p) for p in raw.iterdir()), [f"c{i}" for i in range(10)], "npy", {}, str(out), "datasets.d"
+        )
     assert not out.exists() and not marker.exists()
 
 
@@ -480,7 +553,9 @@ def test_prepare_images_script_reports_the_file_and_exits_1(tmp_path, monkeypatc
     save(raw / "test_images.npy", np.zeros((4, 8, 8, 3), np.float64))
     out = tmp_path / "prepared"
     code, console = run_script(
-        "prepare_images", monkeypatch, capsys,
+        "prepare_images",
+        monkeypatch,
+        capsys,
         input={"raw": sorted(str(p) for p in raw.iterdir())},
         output={"classes": str(out / "classes.json")},
         params={"dataset": {"class_names": [f"c{i}" for i in range(10)], "source_format": "npy", "subset": {}}},
@@ -522,11 +597,17 @@ def tarball(path: Path, members: dict[str, bytes], symlink: tuple[str, str] | No
 @pytest.mark.parametrize(
     "members, symlink, expected",
     [
-        ({"cifar-10-batches-py/../../escaped.txt": b"x"}, None,
-         r"archive member 'cifar-10-batches-py/\.\./\.\./escaped\.txt' would escape the extraction directory"),
+        (
+            {"cifar-10-batches-py/../../escaped.txt": b"x"},
+            None,
+            r"archive member 'cifar-10-batches-py/\.\./\.\./escaped\.txt' would escape the extraction directory",
+        ),
         ({"/tmp/absolute.txt": b"x"}, None, r"archive member '/tmp/absolute\.txt' would escape"),
-        ({}, ("cifar-10-batches-py/data_batch_1", "/etc/passwd"),
-         r"archive member 'cifar-10-batches-py/data_batch_1' is a link; refusing the archive"),
+        (
+            {},
+            ("cifar-10-batches-py/data_batch_1", "/etc/passwd"),
+            r"archive member 'cifar-10-batches-py/data_batch_1' is a link; refusing the archive",
+        ),
     ],
 )
 def test_archive_members_escaping_the_directory_are_refused(tmp_path, members, symlink, expected):
@@ -666,9 +747,18 @@ def test_tabular_evaluation_refuses_a_replaced_model_or_garbage_outputs_and_writ
     files = {"train": str(split["train"]), "test": str(split["test"]), "columns": str(split["columns"])}
 
     def evaluate():
-        tabular.evaluate("exp", SPEC, str(out / "model.keras"), str(out / "outputs.npz"), str(out / "history.csv"),
-                         files, [], str(out / "metrics.json"), str(out / "predictions.csv"),
-                         str(out / "confusion_matrix.csv"))
+        tabular.evaluate(
+            "exp",
+            SPEC,
+            str(out / "model.keras"),
+            str(out / "outputs.npz"),
+            str(out / "history.csv"),
+            files,
+            [],
+            str(out / "metrics.json"),
+            str(out / "predictions.csv"),
+            str(out / "confusion_matrix.csv"),
+        )
 
     evaluate()  # the trained state evaluates
     for name in ("metrics.json", "predictions.csv", "confusion_matrix.csv"):
@@ -688,8 +778,9 @@ def test_tabular_evaluation_refuses_a_replaced_model_or_garbage_outputs_and_writ
 def test_image_evaluation_refuses_outputs_for_other_images(tmp_path):
     prepared = tmp_path / "prepared"
     prepared.mkdir()
-    (prepared / "classes.json").write_text(json.dumps({"class_names": ["a", "b"], "n_classes": 2,
-                                                       "image_shape": [8, 8, 3]}))
+    (prepared / "classes.json").write_text(
+        json.dumps({"class_names": ["a", "b"], "n_classes": 2, "image_shape": [8, 8, 3]})
+    )
     for part in ("train", "test"):
         np.save(prepared / f"{part}_labels.npy", np.array([0, 1, 0, 1]))
     out = tmp_path / "exp"
@@ -698,8 +789,16 @@ def test_image_evaluation_refuses_outputs_for_other_images(tmp_path):
     np.savez(out / "outputs.npz", test=np.zeros((3, 2), np.float32), n_parameters=np.asarray(10))
     with pytest.raises(WorkflowInputError, match=r"outputs.npz: 3 outputs for the 4 test samples"):
         image_steps.evaluate(
-            "exp", SPEC, str(out / "model.keras"), str(out / "outputs.npz"), "h.csv", str(prepared), [],
-            str(out / "metrics.json"), str(out / "predictions.csv"), str(out / "confusion_matrix.csv"),
+            "exp",
+            SPEC,
+            str(out / "model.keras"),
+            str(out / "outputs.npz"),
+            "h.csv",
+            str(prepared),
+            [],
+            str(out / "metrics.json"),
+            str(out / "predictions.csv"),
+            str(out / "confusion_matrix.csv"),
         )
     assert files_in(out) == ["model.keras", "outputs.npz"]
 

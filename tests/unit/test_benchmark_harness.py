@@ -21,8 +21,11 @@ def test_no_selection_keeps_the_configs_own_enabled_datasets():
 
 
 def test_peak_rss_groups_benchmark_files_by_step(tmp_path):
-    for path, rss, seconds in [("penguins/a/train.tsv", 600.0, 10.0), ("penguins/b/train.tsv", 700.0, 20.0),
-                               ("penguins/prepare.tsv", 150.0, 2.0)]:
+    for path, rss, seconds in [
+        ("penguins/a/train.tsv", 600.0, 10.0),
+        ("penguins/b/train.tsv", 700.0, 20.0),
+        ("penguins/prepare.tsv", 150.0, 2.0),
+    ]:
         file = tmp_path / "benchmarks" / path
         file.parent.mkdir(parents=True, exist_ok=True)
         pd.DataFrame({"s": [seconds], "max_rss": [rss]}).to_csv(file, sep="\t", index=False)

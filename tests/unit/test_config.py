@@ -55,15 +55,23 @@ def _first_experiment(config):
     [
         (lambda c, e: c.update(unknown_option=1), "config key unknown_option: unknown key"),
         (lambda c, e: c["experiments"][e].update(epoch=3), "config key experiments.{e}.epoch: unknown key"),
-        (lambda c, e: c["experiments"][e]["training"].update(epochs=-5),
-         "config key experiments.{e}.training.epochs: -5 is less than the minimum of 1"),
-        (lambda c, e: c["experiments"][e]["training"].update(epochs=0),
-         "config key experiments.{e}.training.epochs: 0 is less than the minimum of 1"),
-        (lambda c, e: c["experiments"][e]["training"].update(epochs="ten"),
-         "config key experiments.{e}.training.epochs: 'ten' has the wrong type, expected integer"),
+        (
+            lambda c, e: c["experiments"][e]["training"].update(epochs=-5),
+            "config key experiments.{e}.training.epochs: -5 is less than the minimum of 1",
+        ),
+        (
+            lambda c, e: c["experiments"][e]["training"].update(epochs=0),
+            "config key experiments.{e}.training.epochs: 0 is less than the minimum of 1",
+        ),
+        (
+            lambda c, e: c["experiments"][e]["training"].update(epochs="ten"),
+            "config key experiments.{e}.training.epochs: 'ten' has the wrong type, expected integer",
+        ),
         (lambda c, e: c["experiments"][e]["training"].update(loss="hinge"), "config key experiments.{e}.training.loss"),
-        (lambda c, e: c["datasets"]["penguins"]["files"][0].update(md5="xyz"),
-         "config key datasets.penguins.files.0.md5: 'xyz' does not match"),
+        (
+            lambda c, e: c["datasets"]["penguins"]["files"][0].update(md5="xyz"),
+            "config key datasets.penguins.files.0.md5: 'xyz' does not match",
+        ),
         (lambda c, e: c.update(train_threads=1.5), "config key train_threads: 1.5 has the wrong type"),
     ],
 )
@@ -120,8 +128,11 @@ def test_tensorboard_is_a_declared_output_of_every_training_kind(workflow_dir, s
     from tests.workflow import planned_jobs
 
     on = {"training": {"tensorboard": True}}
-    overlay = write_config(workflow_dir, "tensorboard.yaml", {"experiments": {
-        name: on for name in ("cnn_pool", "dropout_sweep", "tuning", "transfer", "dense10")}})
+    overlay = write_config(
+        workflow_dir,
+        "tensorboard.yaml",
+        {"experiments": {name: on for name in ("cnn_pool", "dropout_sweep", "tuning", "transfer", "dense10")}},
+    )
     jobs = planned_jobs(workflow_dir, "--configfile", "config/offline.yaml", "--configfile", str(overlay))
     assert jobs["train_image_classifier_tensorboard"] == 1 + 6  # cnn_pool and the sweep's six points
     assert jobs["train_image_classifier"] == 4

@@ -63,7 +63,7 @@ def pip_installs(commands: list[str]) -> list[list[str]]:
         for part in re.split(r"&&|;", command):
             words = shlex.split(part)
             if words[:2] == ["pip", "install"] or words[:4] == ["python", "-m", "pip", "install"]:
-                installs.append(words[words.index("install") + 1:])
+                installs.append(words[words.index("install") + 1 :])
     return installs
 
 
@@ -79,12 +79,12 @@ def requirement_files_installed(args: list[str], variable: str) -> str:
 @pytest.fixture(scope="module")
 def dockerfile():
     instructions = dockerfile_instructions(DOCKERFILE.read_text())
-    froms = [args for kind, args in instructions if kind == "FROM"]
+    from_lines = [args for kind, args in instructions if kind == "FROM"]
     args = dict(a.split("=", 1) for kind, a in instructions if kind == "ARG")
     copies = [a.split() for kind, a in instructions if kind == "COPY"]
     runs = [a for kind, a in instructions if kind == "RUN"]
     labels = dict(re.findall(r'(\S+)="([^"]*)"', " ".join(a for kind, a in instructions if kind == "LABEL")))
-    return {"from": froms, "args": args, "copies": copies, "runs": runs, "labels": labels}
+    return {"from": from_lines, "args": args, "copies": copies, "runs": runs, "labels": labels}
 
 
 @pytest.fixture(scope="module")
@@ -164,8 +164,13 @@ def test_dockerfile_passes_hadolint():
     hadolint = tool("hadolint")
     result = subprocess.run([hadolint, str(DOCKERFILE)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
-    broken = subprocess.run([hadolint, "-"], input="FROM python:3.12-slim\nRUN cd /tmp\nCOPYY a b\n",
-                            capture_output=True, text=True, timeout=60)
+    broken = subprocess.run(
+        [hadolint, "-"],
+        input="FROM python:3.12-slim\nRUN cd /tmp\nCOPYY a b\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert broken.returncode != 0  # hadolint sees a broken file
 
 

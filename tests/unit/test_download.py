@@ -170,8 +170,9 @@ def test_a_long_download_logs_its_size_and_progress(server, tmp_path):
     how fast it goes and how long the rest may take, and the time it took."""
     base, _ = server
     lines = []
-    record = download.fetch(f"{base}/big.npy", tmp_path / "big.npy", md5=hashlib.md5(BIG).hexdigest(),
-                            log=lines.append, progress_seconds=0)
+    record = download.fetch(
+        f"{base}/big.npy", tmp_path / "big.npy", md5=hashlib.md5(BIG).hexdigest(), log=lines.append, progress_seconds=0
+    )
     assert record["bytes"] == len(BIG) == 3_072_000
     assert lines[0] == f"downloading {base}/big.npy (3.07 MB)"
     progress = [line for line in lines if line.startswith("  big.npy: ")]
@@ -188,7 +189,16 @@ def test_a_local_copy_logs_its_size_too(tmp_path):
     assert lines == [f"copying {source} (3.07 MB)"]  # no progress line within the hour
 
 
-@pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1_500, "1.5 kB"), (48_200_000, "48.2 MB"),
-                                     (1_310_000_000, "1.31 GB"), (None, "unknown size")])
+@pytest.mark.parametrize(
+    "n, text",
+    [
+        (0, "0 B"),
+        (999, "999 B"),
+        (1_500, "1.5 kB"),
+        (48_200_000, "48.2 MB"),
+        (1_310_000_000, "1.31 GB"),
+        (None, "unknown size"),
+    ],
+)
 def test_sizes_read_as_a_person_reads_them(n, text):
     assert download.size_text(n) == text

@@ -65,14 +65,22 @@ def read_requirements(path: Path = REPO / "requirements.txt") -> dict[str, str]:
 # The machines requirements.txt supports, as environment-marker values, and the platform tag of
 # the TensorFlow wheels each can install.
 PLATFORMS = {
-    "Linux x86_64": ({"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"},
-                     "manylinux_2_27_x86_64"),
-    "Windows x86_64": ({"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64"},
-                       "win_amd64"),
-    "macOS arm64": ({"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64"},
-                    "macosx_12_0_arm64"),
-    "Linux aarch64": ({"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64"},
-                      "manylinux_2_27_aarch64"),
+    "Linux x86_64": (
+        {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64"},
+        "manylinux_2_27_x86_64",
+    ),
+    "Windows x86_64": (
+        {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64"},
+        "win_amd64",
+    ),
+    "macOS arm64": (
+        {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64"},
+        "macosx_12_0_arm64",
+    ),
+    "Linux aarch64": (
+        {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "aarch64"},
+        "manylinux_2_27_aarch64",
+    ),
 }
 PYTHONS = ["3.11", "3.12", "3.13"]
 # Platform tags of the 2.21.0 wheels on PyPI (https://pypi.org/simple/tensorflow/ and

@@ -36,8 +36,9 @@ def fake_gpus(monkeypatch, names):
     calls = []
     monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: devices if kind == "GPU" else [])
     monkeypatch.setattr(tf.config.experimental, "set_memory_growth", lambda d, on: calls.append((d.name, on)))
-    monkeypatch.setattr(tf.config.experimental, "get_device_details",
-                        lambda d: {"device_name": names[devices.index(d)]})
+    monkeypatch.setattr(
+        tf.config.experimental, "get_device_details", lambda d: {"device_name": names[devices.index(d)]}
+    )
     return calls
 
 
@@ -169,8 +170,9 @@ RULE_SCRIPT = textwrap.dedent(
 def run_rule_script(tmp_path, require_gpu):
     log, out = tmp_path / "train.log", tmp_path / "train_environment.json"
     script = tmp_path / "job.py"
-    script.write_text(RULE_SCRIPT.format(scripts=str(REPO / "scripts"), log=str(log), out=str(out),
-                                         require=require_gpu))
+    script.write_text(
+        RULE_SCRIPT.format(scripts=str(REPO / "scripts"), log=str(log), out=str(out), require=require_gpu)
+    )
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     return proc, log, out
 

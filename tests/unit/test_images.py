@@ -78,8 +78,11 @@ def test_object_arrays_are_refused_without_unpickling(tmp_path):
 @pytest.mark.parametrize(
     "pixels, labels, match",
     [
-        (np.zeros((2, 4, 4, 3), dtype=np.float32), np.zeros(2, dtype=np.uint8),
-         r"imgs\.npy.*integer pixel values.*float32"),
+        (
+            np.zeros((2, 4, 4, 3), dtype=np.float32),
+            np.zeros(2, dtype=np.uint8),
+            r"imgs\.npy.*integer pixel values.*float32",
+        ),
         (np.full((2, 4, 4, 3), 300, dtype=np.int16), np.zeros(2, dtype=np.uint8), r"imgs\.npy.*0\.\.255, found 300"),
         (np.zeros((2, 4, 4, 3), dtype=np.uint8), np.zeros(2, dtype=np.float64), r"labels\.npy.*integer class indices"),
         (np.zeros((2, 4, 4, 3), dtype=np.uint8), np.zeros((2, 2), dtype=np.uint8), r"labels\.npy.*\(N,\) or \(N, 1\)"),
@@ -158,8 +161,9 @@ def cifar_batch(labels: list[int], seed: int) -> dict:
 
 def make_cifar_tarball(path: Path, extra: dict[str, bytes] | None = None, batch_override: bytes | None = None):
     """Write a miniature cifar-10-python.tar.gz (2 images per batch), pickled like the original."""
-    members = {f"cifar-10-batches-py/data_batch_{i}": pickle.dumps(cifar_batch([i, i + 1], i), protocol=2)
-               for i in range(1, 6)}
+    members = {
+        f"cifar-10-batches-py/data_batch_{i}": pickle.dumps(cifar_batch([i, i + 1], i), protocol=2) for i in range(1, 6)
+    }
     members["cifar-10-batches-py/test_batch"] = pickle.dumps(cifar_batch([0, 9, 3], 9), protocol=2)
     meta = {b"label_names": [n.encode() for n in CLASSES], b"num_vis": 3072}
     members["cifar-10-batches-py/batches.meta"] = pickle.dumps(meta, protocol=2)
@@ -176,8 +180,9 @@ def make_cifar_tarball(path: Path, extra: dict[str, bytes] | None = None, batch_
 
 def test_cifar_tarball_is_converted_to_the_npy_layout(tmp_path):
     tarball = make_cifar_tarball(tmp_path / "cifar-10-python.tar.gz")
-    record = prepare([str(tarball)], tmp_path / "prepared", CLASSES, source_format="cifar10_python",
-                            subset={"train": 8})
+    record = prepare(
+        [str(tarball)], tmp_path / "prepared", CLASSES, source_format="cifar10_python", subset={"train": 8}
+    )
     assert record["counts"] == {"train": 8, "test": 3}
     pixels, labels = images.load_split(tmp_path / "prepared", "train", 10)
     assert pixels.shape == (8, 32, 32, 3)
@@ -238,8 +243,16 @@ def test_default_config_defines_dollar_street_and_the_eight_image_experiments():
     assert spec["kind"] == "images" and len(spec["class_names"]) == 10
     assert {f["name"] for f in spec["files"]} == set(images.RAW_NPY_FILES)
     assert all("zenodo.org/records/10970014/files/" in f["url"] for f in spec["files"])
-    ids = ["cnn_small", "cnn_pool", "dense_only", "cnn_extra_layer", "cnn_dropout", "dropout_sweep", "tuning",
-           "tuning_activation_kernel"]
+    ids = [
+        "cnn_small",
+        "cnn_pool",
+        "dense_only",
+        "cnn_extra_layer",
+        "cnn_dropout",
+        "dropout_sweep",
+        "tuning",
+        "tuning_activation_kernel",
+    ]
     assert all(config["experiments"][e]["dataset"] == "dollar_street" for e in ids)
     assert config["experiments"]["dropout_sweep"]["sweep"]["values"] == [0.2, 0.4, 0.6, 0.8, 0.9, 0.95]
 
@@ -276,8 +289,20 @@ def test_sweep_model_puts_dropout_after_pool1_pool2_and_conv3():
 
     model = build(experiment_settings("dropout_sweep"), (64, 64, 3), 10, overrides={"dropout": 0.4})
     kinds = [type(layer).__name__ for layer in model.layers]
-    assert kinds == ["InputLayer", "Conv2D", "MaxPooling2D", "Dropout", "Conv2D", "MaxPooling2D", "Dropout",
-                     "Conv2D", "Dropout", "Flatten", "Dense", "Dense"]
+    assert kinds == [
+        "InputLayer",
+        "Conv2D",
+        "MaxPooling2D",
+        "Dropout",
+        "Conv2D",
+        "MaxPooling2D",
+        "Dropout",
+        "Conv2D",
+        "Dropout",
+        "Flatten",
+        "Dense",
+        "Dense",
+    ]
     assert {layer.rate for layer in model.layers if kinds[model.layers.index(layer)] == "Dropout"} == {0.4}
 
 
@@ -293,8 +318,11 @@ def test_unknown_sweep_argument_names_the_config_key():
     )
     config = default_config()
     config["experiments"]["dropout_sweep"]["sweep"]["values"] = [0.2, 1.5]
-    with pytest.raises(plan.PlanError, match=r"experiments\.dropout_sweep\.sweep\.values: value 1\.5: "
-                                              r"model\.args\.dropout: 1\.5 is greater than or equal"):
+    with pytest.raises(
+        plan.PlanError,
+        match=r"experiments\.dropout_sweep\.sweep\.values: value 1\.5: "
+        r"model\.args\.dropout: 1\.5 is greater than or equal",
+    ):
         plan.load(config)
 
 
@@ -325,19 +353,38 @@ def test_sweep_aggregate_has_one_row_per_value_and_picks_the_lowest_val_loss(tmp
     evaluations, histories = [], []
     for value, val_loss in zip(spec["sweep"]["values"], [2.0, 1.5, 1.2, 1.1, 1.3, 1.9], strict=True):
         path = tmp_path / f"e{value}.json"  # the point's own metrics.json, as its evaluation writes it
-        path.write_text(json.dumps({"experiment": f"dropout_sweep/dropout-{value}", "dataset": "dollar_street",
-                                    "primary_metric": {"name": "accuracy", "value": 1 / val_loss},
-                                    "test_set": {"file": "test_images.npy", "md5": "f" * 32},
-                                    "metrics": {"loss": val_loss, "accuracy": 1 / val_loss}, "epochs_run": 3,
-                                    "stopped_early": True, "n_parameters": 407_060,
-                                    "provenance": {"environment": {"device": "CPU"}}}))
+        path.write_text(
+            json.dumps(
+                {
+                    "experiment": f"dropout_sweep/dropout-{value}",
+                    "dataset": "dollar_street",
+                    "primary_metric": {"name": "accuracy", "value": 1 / val_loss},
+                    "test_set": {"file": "test_images.npy", "md5": "f" * 32},
+                    "metrics": {"loss": val_loss, "accuracy": 1 / val_loss},
+                    "epochs_run": 3,
+                    "stopped_early": True,
+                    "n_parameters": 407_060,
+                    "provenance": {"environment": {"device": "CPU"}},
+                }
+            )
+        )
         evaluations.append(str(path))
         history = tmp_path / f"h{value}.csv"
         pd.DataFrame({"epoch": [1, 2, 3], "loss": [2, 1, 0.5], "val_loss": [2.2, val_loss, val_loss]}).to_csv(history)
         histories.append(str(history))
     out = tmp_path / "out"
-    table = step.aggregate_sweep("dropout_sweep", spec, evaluations, histories, str(tmp_path / "prepared"), raw,
-                                 out / "sweep.csv", out / "plot.png", out / "curves.png", out / "metrics.json")
+    table = step.aggregate_sweep(
+        "dropout_sweep",
+        spec,
+        evaluations,
+        histories,
+        str(tmp_path / "prepared"),
+        raw,
+        out / "sweep.csv",
+        out / "plot.png",
+        out / "curves.png",
+        out / "metrics.json",
+    )
     assert table["dropout"].tolist() == [0.2, 0.4, 0.6, 0.8, 0.9, 0.95]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["best"]["dropout"] == 0.8

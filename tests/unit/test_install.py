@@ -24,8 +24,9 @@ def check(python, kind="cpu"):
     return subprocess.run([str(CHECK), str(python), kind], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("answer", ["3.11 Linux x86_64", "3.12 Darwin arm64", "3.13 Windows AMD64",
-                                    "3.12 Linux aarch64"])
+@pytest.mark.parametrize(
+    "answer", ["3.11 Linux x86_64", "3.12 Darwin arm64", "3.13 Windows AMD64", "3.12 Linux aarch64"]
+)
 def test_supported_interpreters_pass(tmp_path, answer):
     result = check(fake_python(tmp_path, answer))
     assert result.returncode == 0, result.stderr
@@ -63,7 +64,9 @@ def test_make_refuses_before_creating_a_venv(tmp_path):
         python = fake_python(tmp_path, "3.14 Linux x86_64")
         result = subprocess.run(
             ["make", "-C", str(REPO), target, f"PYTHON={python}", f"VENV={venv}", *extra],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode != 0, (target, extra)
         assert "supports Python 3.11, 3.12 and 3.13 only" in result.stderr, (target, extra)

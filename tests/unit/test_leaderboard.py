@@ -11,12 +11,21 @@ from dlwf.report import leaderboard
 
 def _record(experiment, value, test_md5="t" * 32, metric="accuracy", higher=True, baseline=0.4):
     return {
-        "experiment": experiment, "dataset": "penguins", "description": f"{experiment} net",
+        "experiment": experiment,
+        "dataset": "penguins",
+        "description": f"{experiment} net",
         "primary_metric": {"name": metric, "value": value, "higher_is_better": higher},
-        "baseline": {"name": "majority", metric: baseline}, "beats_baseline": value > baseline,
-        "epochs_run": 10, "n_parameters": 83, "test_set": {"file": "test.csv", "md5": test_md5},
-        "provenance": {"dataset_md5": {"penguins.csv": "a" * 32}, "config": {"model": {"builder": "dense"}, "seed": 2},
-                       "config_hash": "abc", "git_commit": "deadbeef"},
+        "baseline": {"name": "majority", metric: baseline},
+        "beats_baseline": value > baseline,
+        "epochs_run": 10,
+        "n_parameters": 83,
+        "test_set": {"file": "test.csv", "md5": test_md5},
+        "provenance": {
+            "dataset_md5": {"penguins.csv": "a" * 32},
+            "config": {"model": {"builder": "dense"}, "seed": 2},
+            "config_hash": "abc",
+            "git_commit": "deadbeef",
+        },
     }
 
 
@@ -93,14 +102,14 @@ def test_the_page_sorts_wraps_charts_and_lists_what_is_missing(tmp_path):
     assert table.set_index("experiment").loc["a", "lesson"] == 0.28
     assert pd.isna(table.set_index("experiment").loc["b", "lesson"])
     page = leaderboard.to_html(table, {"weather": {"files": ["resources/weather/w.csv"], "experiments": ["d1", "d2"]}})
-    assert page.count('<table class="sortable">') == 1 and "addEventListener(\"click\"" in page
+    assert page.count('<table class="sortable">') == 1 and 'addEventListener("click"' in page
     assert '<td class="text">a net</td>' in page and "td.text{" in page  # descriptions wrap
     assert page.count("<svg") == 1 and page.count('fill="#d62728"') == 1  # one lesson diamond
     svg = ElementTree.fromstring(leaderboard.chart_svg(table))  # well-formed, as browsers need inline SVG
     assert len(svg.findall("{http://www.w3.org/2000/svg}rect")) == 2
     assert 'data-sort="0.9"' in page  # numbers sort as numbers
     assert "dataset weather: its data could not be fetched" in page and "d1, d2" in page
-    assert "title=\"episode 4, line 1587\"" in page
+    assert 'title="episode 4, line 1587"' in page
     # a lesson number for another metric is not compared
     other = _board(tmp_path / "o", {"a": {"lesson": {**lesson, "metric": "rmse"}}})
     assert other["lesson"].isna().all()

@@ -50,8 +50,9 @@ def test_builder_defaults_equal_the_schemas(builder):
 
 def test_every_activation_the_schema_allows_is_a_keras_activation():
     schema = load_schema()["$defs"]
-    names = schema["activation"]["enum"] + [a for a in schema["dense_args"]["properties"]["output_activation"]["enum"]
-                                            if a is not None]
+    names = schema["activation"]["enum"] + [
+        a for a in schema["dense_args"]["properties"]["output_activation"]["enum"] if a is not None
+    ]
     for name in names:
         assert callable(keras.activations.get(name)), name
 
@@ -90,8 +91,13 @@ def test_early_stopping_stops_early():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(40, 3)).astype("float32")
     y = rng.normal(size=(40, 1)).astype("float32")
-    settings = training_settings(epochs=200, loss="mse", metrics=["rmse"], learning_rate=0.5,
-                                 early_stopping={"monitor": "val_loss", "patience": 1})
+    settings = training_settings(
+        epochs=200,
+        loss="mse",
+        metrics=["rmse"],
+        learning_rate=0.5,
+        early_stopping={"monitor": "val_loss", "patience": 1},
+    )
     model = training.compile_model(build_model("dense", (3,), 1, {"hidden_units": [4]}), settings)
     history = training.fit(model, x, y, settings, validation=(x[:5], y[:5]))
     assert len(history) < 200

@@ -50,7 +50,11 @@ def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     assert set(p.experiments) == set(config["experiments"]) | points
     dense10 = p.experiments["dense10"]
     assert (dense10.kind, dense10.task, dense10.mode, dense10.seed, dense10.view) == (
-        "table", "classification", "single", 2, None
+        "table",
+        "classification",
+        "single",
+        2,
+        None,
     )
     assert p.experiments["dropout_sweep"].mode == "grid" and p.experiments["tuning"].mode == "tuner"
     assert p.experiments["dropout_sweep/dropout_0.2"].grid_of == "dropout_sweep"
@@ -70,8 +74,9 @@ def test_default_plan_has_every_lesson_experiment_and_its_files(config):
     assert not [t for t in built if "/cifar10/" in t]
     # the leaderboard's rows: every trained run; a sweep's points, not its summary (its best point)
     outputs = [f for d in p.datasets if p.datasets[d].enabled for f in p.dataset_outputs(d)]
-    assert p.metrics_files() == [f for f in outputs if f.endswith("/metrics.json")
-                                 and f != "results/dollar_street/dropout_sweep/metrics.json"]
+    assert p.metrics_files() == [
+        f for f in outputs if f.endswith("/metrics.json") and f != "results/dollar_street/dropout_sweep/metrics.json"
+    ]
     assert "results/dollar_street/dropout_sweep/dropout_0.2/metrics.json" in p.metrics_files()
 
 
@@ -90,7 +95,8 @@ def test_every_training_kind_gets_tensorboard_logs_and_a_backup_beside_its_outpu
     assert "results/dollar_street/cnn_small/tensorboard" not in targets
     assert layout.backup_dir("penguins", "dense10") == "results/penguins/dense10/.backup"
     assert layout.backup_dir("dollar_street", "dropout_sweep/dropout_0.2") == fileio.backup_dir(
-        layout.experiment_dir(p.experiments["dropout_sweep/dropout_0.2"]))
+        layout.experiment_dir(p.experiments["dropout_sweep/dropout_0.2"])
+    )
     base = layout.transfer_base_id(p.experiments["transfer"])
     assert layout.features_backup_dir("dollar_street", base) == f"results/dollar_street/features/{base}/.backup"
     assert not [t for t in targets if ".backup" in t]
@@ -105,8 +111,9 @@ def test_report_parameters_name_only_the_datasets_own_result_files(config):
     assert "model.keras" not in files and "tensorboard" not in files
     assert all(f.startswith(("results/weather/", "resources/weather/")) for f in p.report_inputs("weather"))
     # the download records name the data file used and its md5 on the page
-    assert parameters["sources"] == {"weather_prediction_dataset_light.csv":
-                                     "resources/weather/weather_prediction_dataset_light.csv.provenance.json"}
+    assert parameters["sources"] == {
+        "weather_prediction_dataset_light.csv": "resources/weather/weather_prediction_dataset_light.csv.provenance.json"
+    }
 
 
 # ------------------------------------------------------------------ canonical settings (the rules' params)
@@ -178,35 +185,64 @@ def test_whole_numbers_written_for_float_settings_are_the_same_settings(config):
 @pytest.mark.parametrize(
     "change, expected",
     [
-        (lambda c: c["experiments"]["dense10"].update(dataset="penguinz"),
-         "config key experiments.dense10.dataset: unknown dataset 'penguinz'"),
-        (lambda c: c["experiments"].update(split=c["experiments"]["dense10"]),
-         "config key experiments.split: 'split' is reserved for workflow files"),
-        (lambda c: c["experiments"]["basel_9y"].update(view="basel_10y"),
-         "config key experiments.basel_9y.view: unknown view 'basel_10y'"),
-        (lambda c: c["experiments"]["dense10"].update(view="3y"),
-         "config key experiments.dense10.view: only experiments on weather datasets have a view"),
-        (lambda c: c["experiments"]["dense10"].update(sweep={"arg": "hidden_units", "values": [1]}),
-         "config key experiments.dense10.sweep: only experiments on image datasets support sweep"),
-        (lambda c: c["experiments"]["tuning"].update(sweep={"arg": "dropout", "values": [0.1]}),
-         "config key experiments.tuning: set either sweep or tuner, not both"),
-        (lambda c: c["experiments"]["transfer"].update(tuner=c["experiments"]["tuning"]["tuner"]),
-         "config key experiments.transfer.tuner: a transfer experiment (base_model) trains one head"),
-        (lambda c: c["experiments"]["cnn_pool"]["model"].update(builder="dense", args={}),
-         "config key experiments.cnn_pool.model.builder: 'dense' does not fit a dataset of kind 'images'"),
-        (lambda c: c["experiments"]["cnn_pool"]["training"].update(loss="mse"),
-         "config key experiments.cnn_pool.training.loss: image labels are class indices"),
-        (lambda c: c["experiments"]["tuning"]["tuner"]["hyperparameters"].update(units={"type": "choice",
-                                                                                        "values": [1]}),
-         "config key experiments.tuning.tuner.hyperparameters.units: 'units' is not an argument of builder 'cnn'"),
-        (lambda c: c["experiments"]["dense10"]["model"]["args"].update(units=3),
-         "config key experiments.dense10.model.args.units: unknown key"),
-        (lambda c: c["experiments"]["transfer"]["base_model"].update(weights_include_top=True),
-         "config key experiments.transfer.base_model.weights_include_top: applies to a local weights file only"),
-        (lambda c: c["datasets"]["dollar_street"]["files"].pop(),
-         "config key datasets.dollar_street.files: format 'npy' needs exactly the files"),
-        (lambda c: c["datasets"]["weather"].pop("views"),
-         "config key datasets.weather: 'views' is a required property"),
+        (
+            lambda c: c["experiments"]["dense10"].update(dataset="penguinz"),
+            "config key experiments.dense10.dataset: unknown dataset 'penguinz'",
+        ),
+        (
+            lambda c: c["experiments"].update(split=c["experiments"]["dense10"]),
+            "config key experiments.split: 'split' is reserved for workflow files",
+        ),
+        (
+            lambda c: c["experiments"]["basel_9y"].update(view="basel_10y"),
+            "config key experiments.basel_9y.view: unknown view 'basel_10y'",
+        ),
+        (
+            lambda c: c["experiments"]["dense10"].update(view="3y"),
+            "config key experiments.dense10.view: only experiments on weather datasets have a view",
+        ),
+        (
+            lambda c: c["experiments"]["dense10"].update(sweep={"arg": "hidden_units", "values": [1]}),
+            "config key experiments.dense10.sweep: only experiments on image datasets support sweep",
+        ),
+        (
+            lambda c: c["experiments"]["tuning"].update(sweep={"arg": "dropout", "values": [0.1]}),
+            "config key experiments.tuning: set either sweep or tuner, not both",
+        ),
+        (
+            lambda c: c["experiments"]["transfer"].update(tuner=c["experiments"]["tuning"]["tuner"]),
+            "config key experiments.transfer.tuner: a transfer experiment (base_model) trains one head",
+        ),
+        (
+            lambda c: c["experiments"]["cnn_pool"]["model"].update(builder="dense", args={}),
+            "config key experiments.cnn_pool.model.builder: 'dense' does not fit a dataset of kind 'images'",
+        ),
+        (
+            lambda c: c["experiments"]["cnn_pool"]["training"].update(loss="mse"),
+            "config key experiments.cnn_pool.training.loss: image labels are class indices",
+        ),
+        (
+            lambda c: c["experiments"]["tuning"]["tuner"]["hyperparameters"].update(
+                units={"type": "choice", "values": [1]}
+            ),
+            "config key experiments.tuning.tuner.hyperparameters.units: 'units' is not an argument of builder 'cnn'",
+        ),
+        (
+            lambda c: c["experiments"]["dense10"]["model"]["args"].update(units=3),
+            "config key experiments.dense10.model.args.units: unknown key",
+        ),
+        (
+            lambda c: c["experiments"]["transfer"]["base_model"].update(weights_include_top=True),
+            "config key experiments.transfer.base_model.weights_include_top: applies to a local weights file only",
+        ),
+        (
+            lambda c: c["datasets"]["dollar_street"]["files"].pop(),
+            "config key datasets.dollar_street.files: format 'npy' needs exactly the files",
+        ),
+        (
+            lambda c: c["datasets"]["weather"].pop("views"),
+            "config key datasets.weather: 'views' is a required property",
+        ),
     ],
 )
 def test_each_config_problem_names_its_key(config, change, expected):
@@ -227,8 +263,10 @@ def test_a_repeat_id_that_clashes_with_an_experiment_is_refused(config):
     config["experiments"]["dense10"]["repeats"] = 2
     config["experiments"]["dense10_seed3"] = copy.deepcopy(config["experiments"]["dense10"])
     config["experiments"]["dense10_seed3"]["repeats"] = 1
-    assert any("config key experiments.dense10_seed3: clashes with repeat 2 of experiments.dense10" in p
-               for p in problems_of(config))
+    assert any(
+        "config key experiments.dense10_seed3: clashes with repeat 2 of experiments.dense10" in p
+        for p in problems_of(config)
+    )
 
 
 def test_nested_settings_given_as_strings_say_how_to_pass_them(config):
@@ -242,8 +280,13 @@ def test_nested_settings_given_as_strings_say_how_to_pass_them(config):
 def test_a_scripts_code_is_its_helpers_and_the_package_modules_it_reaches():
     files = [p.relative_to(REPO).as_posix() for p in code.code_files("train_tabular")]
     assert files == sorted(files)
-    assert {"scripts/train_tabular.py", "scripts/_rule.py", "dlwf/steps/tabular.py", "dlwf/nn/training.py",
-            "dlwf/__init__.py"} <= set(files)
+    assert {
+        "scripts/train_tabular.py",
+        "scripts/_rule.py",
+        "dlwf/steps/tabular.py",
+        "dlwf/nn/training.py",
+        "dlwf/__init__.py",
+    } <= set(files)
     assert not [p for p in files if p.startswith(("dlwf/plan", "dlwf/report"))]
 
 
@@ -402,10 +445,14 @@ def test_the_issues_config_contract_plans_the_experiments_predictions_and_model_
     wine, photos = p.experiments["wine_dense"], p.experiments["photos_cnn"]
     # training settings left out come from the task
     assert (wine.training["loss"], wine.training["metrics"], wine.model["args"]["output_activation"]) == (
-        "categorical_crossentropy", ["accuracy"], "softmax"
+        "categorical_crossentropy",
+        ["accuracy"],
+        "softmax",
     )
     assert (photos.training["loss"], photos.training["from_logits"], photos.training["validation"]) == (
-        "sparse_categorical_crossentropy", True, "test"
+        "sparse_categorical_crossentropy",
+        True,
+        "test",
     )
     targets = p.targets()
     assert "results/wine/wine_dense/predictions/wine_new.csv" in targets
@@ -421,25 +468,45 @@ def test_the_issues_config_contract_plans_the_experiments_predictions_and_model_
     "change, expected",
     [
         (lambda c: c["datasets"]["wine"].pop("task"), "config key datasets.wine: 'task' is a required property"),
-        (lambda c: c["datasets"]["wine"].update(views={"v": {}}),
-         "config key datasets.wine.views: not used by datasets of kind 'table'"),
-        (lambda c: c["experiments"]["wine_dense"]["training"].update(validation="val"),
-         "config key experiments.wine_dense.training.validation: 'val' needs a validation split"),
-        (lambda c: c["experiments"]["wine_dense"]["training"].update(loss="mse"),
-         "config key experiments.wine_dense.training.loss: the table's classes are one-hot encoded targets"),
-        (lambda c: c["datasets"]["wine"].update(task="regression")
-         or c["experiments"]["wine_dense"]["model"]["args"].update(output_activation="softmax"),
-         "config key experiments.wine_dense.model.args.output_activation: a regression's output is linear"),
-        (lambda c: c["experiments"]["wine_dense"]["model"]["args"].update(output_activation=None),
-         "config key experiments.wine_dense.model.args.output_activation: None with training.from_logits False"),
-        (lambda c: c["predict"]["wine_new"].update(path="/x", url=None) or c["predict"]["wine_new"].pop("url"),
-         "config key predict.wine_new: 'wine_dense' learns from a table; give the new rows as `url`"),
-        (lambda c: c["predict"]["photos_new"].update(experiment="nope"),
-         "config key predict.photos_new.experiment: unknown experiment 'nope'"),
-        (lambda c: c["datasets"]["photos"].update(files=[{"name": "p.zip", "url": "/p.zip"}]),
-         "config key datasets.photos"),
-        (lambda c: c["datasets"]["photos"].pop("image_size"),
-         "config key datasets.photos: 'image_size' is a required property"),
+        (
+            lambda c: c["datasets"]["wine"].update(views={"v": {}}),
+            "config key datasets.wine.views: not used by datasets of kind 'table'",
+        ),
+        (
+            lambda c: c["experiments"]["wine_dense"]["training"].update(validation="val"),
+            "config key experiments.wine_dense.training.validation: 'val' needs a validation split",
+        ),
+        (
+            lambda c: c["experiments"]["wine_dense"]["training"].update(loss="mse"),
+            "config key experiments.wine_dense.training.loss: the table's classes are one-hot encoded targets",
+        ),
+        (
+            lambda c: (
+                c["datasets"]["wine"].update(task="regression")
+                or c["experiments"]["wine_dense"]["model"]["args"].update(output_activation="softmax")
+            ),
+            "config key experiments.wine_dense.model.args.output_activation: a regression's output is linear",
+        ),
+        (
+            lambda c: c["experiments"]["wine_dense"]["model"]["args"].update(output_activation=None),
+            "config key experiments.wine_dense.model.args.output_activation: None with training.from_logits False",
+        ),
+        (
+            lambda c: c["predict"]["wine_new"].update(path="/x", url=None) or c["predict"]["wine_new"].pop("url"),
+            "config key predict.wine_new: 'wine_dense' learns from a table; give the new rows as `url`",
+        ),
+        (
+            lambda c: c["predict"]["photos_new"].update(experiment="nope"),
+            "config key predict.photos_new.experiment: unknown experiment 'nope'",
+        ),
+        (
+            lambda c: c["datasets"]["photos"].update(files=[{"name": "p.zip", "url": "/p.zip"}]),
+            "config key datasets.photos",
+        ),
+        (
+            lambda c: c["datasets"]["photos"].pop("image_size"),
+            "config key datasets.photos: 'image_size' is a required property",
+        ),
     ],
 )
 def test_own_data_problems_name_their_key(tmp_path, change, expected):
@@ -482,8 +549,11 @@ def test_config_text_in_params_holds_no_markup_and_comes_back_exactly(config):
 
 
 def test_default_descriptions_state_no_number_a_result_can_contradict(config):
-    counts = re.compile(r"\d[\d,.]*\s*(parameters|trainable|epochs|trials|images|days|classes|columns|rows|places)"
-                        r"|\b\d+x\d+x\d+\b|light version", re.IGNORECASE)
+    counts = re.compile(
+        r"\d[\d,.]*\s*(parameters|trainable|epochs|trials|images|days|classes|columns|rows|places)"
+        r"|\b\d+x\d+x\d+\b|light version",
+        re.IGNORECASE,
+    )
     texts = {f"datasets.{d}": spec.get("description", "") for d, spec in config["datasets"].items()}
     texts |= {f"experiments.{e}": spec.get("description", "") for e, spec in config["experiments"].items()}
     offline = yaml.safe_load((REPO / "config" / "offline.yaml").read_text())
@@ -504,8 +574,16 @@ def test_the_lessons_numbers_are_shown_only_on_the_lessons_data(config):
     config["datasets"]["weather"]["files"] = offline["datasets"]["weather"]["files"]  # the full file
     config["datasets"]["cifar10-subset"] = offline["datasets"]["cifar10-subset"]
     config["experiments"]["transfer"]["dataset"] = "cifar10-subset"
-    for name in ("cnn_small", "cnn_pool", "dense_only", "cnn_extra_layer", "cnn_dropout", "dropout_sweep", "tuning",
-                 "tuning_activation_kernel"):
+    for name in (
+        "cnn_small",
+        "cnn_pool",
+        "dense_only",
+        "cnn_extra_layer",
+        "cnn_dropout",
+        "dropout_sweep",
+        "tuning",
+        "tuning_activation_kernel",
+    ):
         config["experiments"][name]["dataset"] = "cifar10-subset"
     other = load(config)
     assert all(entry["lesson"] is None for entry in other.leaderboard_entries().values())
@@ -543,13 +621,21 @@ def test_the_download_step_writes_the_marker_the_plan_reads(tmp_path):
 
     data = tmp_path / layout.raw_file("weather", "w.csv")
     with pytest.raises(Exception, match="not found|No such|does not exist"):
-        download.download_file("weather", "w.csv", str(tmp_path / "nowhere.csv"), None, str(data),
-                               str(tmp_path / "w.provenance.json"), attempts=1)
+        download.download_file(
+            "weather",
+            "w.csv",
+            str(tmp_path / "nowhere.csv"),
+            None,
+            str(data),
+            str(tmp_path / "w.provenance.json"),
+            attempts=1,
+        )
     marker = tmp_path / layout.failure_marker("weather", "w.csv")
     assert marker.is_file() and "nowhere.csv" in json.loads(marker.read_text())["error"]
     (tmp_path / "here.csv").write_text("DATE\n1\n")
-    download.download_file("weather", "w.csv", str(tmp_path / "here.csv"), None, str(data),
-                           str(tmp_path / "w.provenance.json"), attempts=1)
+    download.download_file(
+        "weather", "w.csv", str(tmp_path / "here.csv"), None, str(data), str(tmp_path / "w.provenance.json"), attempts=1
+    )
     assert data.is_file() and not marker.exists()
 
 

@@ -36,7 +36,10 @@ CASES = REPO.parent / "shared" / "cases"
 
 def record(name, metric, value, baseline, higher_is_better=True, md5="abc123def456"):
     return {
-        "experiment": name, "description": f"{name} net", "epochs_run": 5, "n_parameters": 83,
+        "experiment": name,
+        "description": f"{name} net",
+        "epochs_run": 5,
+        "n_parameters": 83,
         "primary_metric": {"name": metric, "value": value, "higher_is_better": higher_is_better},
         "baseline": {"name": "naive", metric: baseline},
         "beats_baseline": (value > baseline) == higher_is_better,
@@ -48,8 +51,10 @@ def record(name, metric, value, baseline, higher_is_better=True, md5="abc123def4
 def test_experiments_table_puts_each_metric_next_to_its_baseline_and_the_lessons_number():
     table = pages.experiments_table(
         {"a": record("a", "accuracy", 0.9, 0.4), "b": record("b", "rmse", 3.5, 3.2, higher_is_better=False)},
-        {"a": {"lesson": {"metric": "accuracy", "value": 0.28, "where": "ep 4"}},
-         "b": {"lesson": {"metric": "accuracy", "value": 0.5, "where": "another metric: not comparable"}}},
+        {
+            "a": {"lesson": {"metric": "accuracy", "value": 0.28, "where": "ep 4"}},
+            "b": {"lesson": {"metric": "accuracy", "value": 0.5, "where": "another metric: not comparable"}},
+        },
     )
     assert list(table["experiment"]) == ["a", "b"]
     assert list(table["baseline"]) == [0.4, 3.2]
@@ -61,8 +66,11 @@ def test_experiments_table_puts_each_metric_next_to_its_baseline_and_the_lessons
 
 def test_comparison_figure_has_one_panel_per_metric_and_marks_baselines_and_lesson():
     table = pages.experiments_table(
-        {"a": record("a", "accuracy", 0.9, 0.4), "b": record("b", "accuracy", 0.3, 0.4),
-         "c": record("c", "rmse", 3.5, 3.9, higher_is_better=False)},
+        {
+            "a": record("a", "accuracy", 0.9, 0.4),
+            "b": record("b", "accuracy", 0.3, 0.4),
+            "c": record("c", "rmse", 3.5, 3.9, higher_is_better=False),
+        },
         {"a": {"lesson": {"metric": "accuracy", "value": 0.28, "where": "ep 4"}}},
     )
     fig = pages.comparison_figure(table)
@@ -86,9 +94,11 @@ def test_curves_figure_prefers_validation_values(tmp_path):
 
 
 def test_external_resources_finds_what_a_page_would_load():
-    page = ('<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/a.css">'
-            '<img src="data:image/png;base64,AAAA"><a href="https://example.org">a link is fine</a>'
-            "<script>var x = 'https://not.loaded';</script>")
+    page = (
+        '<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/a.css">'
+        '<img src="data:image/png;base64,AAAA"><a href="https://example.org">a link is fine</a>'
+        "<script>var x = 'https://not.loaded';</script>"
+    )
     assert report.external_resources(page) == ["https://cdn.example/require.js", "//cdn.example/a.css"]
 
 
@@ -97,13 +107,13 @@ def test_the_payload_finder_can_fail():
     for name, payload in PAYLOADS.items():
         if name == "python":
             continue
-        page = f"<html><body><p>{payload}</p><a href=\"{payload.split('(', 1)[1][:-1]}\">x</a></body></html>"
+        page = f'<html><body><p>{payload}</p><a href="{payload.split("(", 1)[1][:-1]}">x</a></body></html>'
         if name == "markdown-link":
             page = "<a href=\"javascript:alert('xss-link')\">click me</a>"
         if name == "attribute":
             page = f'<p title="{payload}">x</p>'
         assert live_payloads(page), name
-    assert not live_payloads(f"<p>{pages.escape(DESCRIPTION)}</p><p title=\"{pages.escape(DESCRIPTION)}\"></p>")
+    assert not live_payloads(f'<p>{pages.escape(DESCRIPTION)}</p><p title="{pages.escape(DESCRIPTION)}"></p>')
 
 
 def text(page: str) -> str:
@@ -112,20 +122,38 @@ def text(page: str) -> str:
 
 
 def notebook(tmp_path, *sources, tagged=True):
-    cells = [{"cell_type": "code", "id": "params", "metadata": {"tags": ["parameters"] if tagged else []},
-              "execution_count": None, "outputs": [], "source": 'name = "default"'}]
-    cells += [{"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [],
-               "source": source} for i, source in enumerate(sources)]
+    cells = [
+        {
+            "cell_type": "code",
+            "id": "params",
+            "metadata": {"tags": ["parameters"] if tagged else []},
+            "execution_count": None,
+            "outputs": [],
+            "source": 'name = "default"',
+        }
+    ]
+    cells += [
+        {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
+        for i, source in enumerate(sources)
+    ]
     path = tmp_path / "nb.ipynb"
-    path.write_text(json.dumps({"cells": cells, "metadata": {"kernelspec": {"name": "python3", "language": "python",
-                                                                            "display_name": "Python 3"}},
-                                "nbformat": 4, "nbformat_minor": 5}))
+    path.write_text(
+        json.dumps(
+            {
+                "cells": cells,
+                "metadata": {"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}},
+                "nbformat": 4,
+                "nbformat_minor": 5,
+            }
+        )
+    )
     return path
 
 
 def test_render_injects_parameters_and_writes_an_offline_page_without_code(tmp_path):
-    source = notebook(tmp_path, "from IPython.display import Markdown, display\n"
-                                "display(Markdown(f'# Hello {name} $x^2$'))")
+    source = notebook(
+        tmp_path, "from IPython.display import Markdown, display\ndisplay(Markdown(f'# Hello {name} $x^2$'))"
+    )
     executed, html = tmp_path / "out" / "r.ipynb", tmp_path / "out" / "r.html"
     report.render(source, executed, html, {"name": "penguins"}, TEMPLATE)
     page = html.read_text()
@@ -181,9 +209,16 @@ def test_a_parameters_cell_must_set_every_parameter(tmp_path):
 def foreign_kernel(directory, name, python, marker):
     spec = directory / "kernels" / name
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"], "display_name": "foreign",
-        "language": "python", "env": {"FOREIGN_KERNEL": marker}}))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "foreign",
+                "language": "python",
+                "env": {"FOREIGN_KERNEL": marker},
+            }
+        )
+    )
 
 
 def test_notebooks_run_in_the_workflows_own_python_whatever_is_on_the_jupyter_path(tmp_path, monkeypatch):
@@ -194,9 +229,12 @@ def test_notebooks_run_in_the_workflows_own_python_whatever_is_on_the_jupyter_pa
     monkeypatch.setenv("JUPYTER_PATH", str(jupyter))
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
     monkeypatch.chdir(tmp_path)
-    source = notebook(tmp_path, "import json, os, sys\n"
-                                "open('kernel.json', 'w').write(json.dumps([sys.executable, "
-                                "os.environ.get('FOREIGN_KERNEL')]))")
+    source = notebook(
+        tmp_path,
+        "import json, os, sys\n"
+        "open('kernel.json', 'w').write(json.dumps([sys.executable, "
+        "os.environ.get('FOREIGN_KERNEL')]))",
+    )
     report.render(source, tmp_path / "r.ipynb", tmp_path / "r.html", {"name": "x"}, TEMPLATE)
     assert json.loads((tmp_path / "kernel.json").read_text()) == [sys.executable, None]
 
@@ -218,9 +256,13 @@ KINDS = yaml.safe_load((REPO / "config" / "schema.yaml").read_text())["$defs"]["
 # the report notebooks: every kind's (NOTEBOOK_OF_KIND) and any other in notebooks/ (penguins)
 NOTEBOOKS = sorted({NOTEBOOK_OF_KIND[kind] for kind in KINDS} | {p.stem for p in (REPO / "notebooks").glob("*.ipynb")})
 SETTINGS = {
-    "dataset": "d", "seed": 7, "model": {"builder": "dense", "args": {}},
-    "training": {"epochs": 10, "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 0.0,
-                                                  "restore_best_weights": True}},
+    "dataset": "d",
+    "seed": 7,
+    "model": {"builder": "dense", "args": {}},
+    "training": {
+        "epochs": 10,
+        "early_stopping": {"monitor": "val_loss", "patience": 2, "min_delta": 0.0, "restore_best_weights": True},
+    },
 }
 CLASSES = ["cat", PAYLOADS["img"], PAYLOADS["script"]]
 
@@ -234,12 +276,20 @@ def figure(path, inches=(10, 4.5)):
 
 
 def classifier_record(name, history, classes=CLASSES, settings=SETTINGS):
-    base = records.base_record(name, {**settings, "dataset": "d"}, 1234567, history,
-                               {"file": "test.csv", "md5": "f" * 32}, {"data.csv": "e" * 32}, {},
-                               samples={"train": 40, "test": 9})
+    base = records.base_record(
+        name,
+        {**settings, "dataset": "d"},
+        1234567,
+        history,
+        {"file": "test.csv", "md5": "f" * 32},
+        {"data.csv": "e" * 32},
+        {},
+        samples={"train": 40, "test": 9},
+    )
     probabilities = np.eye(len(classes))[[0, 1, 2, 0, 1, 2, 0, 0, 1]]
-    result, _, confusion = records.classification(base, probabilities, np.array([0, 1, 2, 0, 1, 2, 0, 1, 1]),
-                                                  np.array([0, 0, 1]), classes)
+    result, _, confusion = records.classification(
+        base, probabilities, np.array([0, 1, 2, 0, 1, 2, 0, 1, 1]), np.array([0, 0, 1]), classes
+    )
     return result, confusion
 
 
@@ -247,8 +297,7 @@ def experiment_files(root, dataset, name, mode, kind):
     """Result files of one experiment as the workflow writes them; returns its report parameter."""
     d = root / "results" / dataset / name
     d.mkdir(parents=True)
-    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [1.0, 0.8, 0.7, 0.6],
-                            "val_loss": [1.1, 0.9, 0.95, 1.0]})
+    history = pd.DataFrame({"epoch": [1, 2, 3, 4], "loss": [1.0, 0.8, 0.7, 0.6], "val_loss": [1.1, 0.9, 0.95, 1.0]})
     if kind == "weather":
         history["rmse"], history["val_rmse"] = [3.0, 2.9, 2.8, 2.7], [3.1, 3.0, 3.05, 3.1]
     else:
@@ -257,10 +306,24 @@ def experiment_files(root, dataset, name, mode, kind):
     figure(d / "training_curves.png")
     files = {"history.csv": d / "history.csv", "training_curves.png": d / "training_curves.png"}
     if kind == "weather":
-        predictions = pd.DataFrame({"split": ["train", "validation", "test"] * 3, "true": np.arange(9.0),
-                                    "predicted": np.arange(9.0) + 0.5, "baseline": np.arange(9.0) + 1})
-        base = records.base_record(name, SETTINGS, 961, history, {"file": "test.csv", "md5": "f" * 32},
-                                   {"weather.csv": "e" * 32}, {}, samples={"train": 3, "validation": 3, "test": 3})
+        predictions = pd.DataFrame(
+            {
+                "split": ["train", "validation", "test"] * 3,
+                "true": np.arange(9.0),
+                "predicted": np.arange(9.0) + 0.5,
+                "baseline": np.arange(9.0) + 1,
+            }
+        )
+        base = records.base_record(
+            name,
+            SETTINGS,
+            961,
+            history,
+            {"file": "test.csv", "md5": "f" * 32},
+            {"weather.csv": "e" * 32},
+            {},
+            samples={"train": 3, "validation": 3, "test": 3},
+        )
         result = records.regression(base, predictions, "BASEL_sunshine", "today's value", "BASEL_sunshine")
         figure(d / "predicted_vs_true_test.png")
         files["predicted_vs_true_test.png"] = d / "predicted_vs_true_test.png"
@@ -273,8 +336,10 @@ def experiment_files(root, dataset, name, mode, kind):
         figure(d / "confusion_matrix.png", (6, 5))
         files.update({name: d / name for name in ("confusion_matrix.csv", "confusion_matrix.png")})
         if mode == "tuner":
-            write_csv(pd.DataFrame({"trial": ["0", "1", "2"], "score": [1.0, 0.9, 1.2],
-                                    "note": [PAYLOADS["svg"], "b", "c"]}), d / "trials.csv")
+            write_csv(
+                pd.DataFrame({"trial": ["0", "1", "2"], "score": [1.0, 0.9, 1.2], "note": [PAYLOADS["svg"], "b", "c"]}),
+                d / "trials.csv",
+            )
             files["trials.csv"] = d / "trials.csv"
         if mode == "sweep":
             write_csv(pd.DataFrame({"dropout": [0.2, 0.8], "val_loss": [0.9, 1.0]}), d / "sweep.csv")
@@ -282,9 +347,18 @@ def experiment_files(root, dataset, name, mode, kind):
             files.update({"sweep.csv": d / "sweep.csv", "sweep_val_loss.png": d / "sweep_val_loss.png"})
             result["best"] = {"dropout": 0.2, "val_loss": 0.9, "val_accuracy": 0.5}
         if mode == "grid":
-            write_csv(pd.DataFrame({"point": ["a", "b"], "model.args.dropout": [0.2, 0.8],
-                                    "metric": ["accuracy"] * 2, "value": [0.5, 0.25],
-                                    "note": [PAYLOADS["svg"], "b"]}), d / "grid.csv")
+            write_csv(
+                pd.DataFrame(
+                    {
+                        "point": ["a", "b"],
+                        "model.args.dropout": [0.2, 0.8],
+                        "metric": ["accuracy"] * 2,
+                        "value": [0.5, 0.25],
+                        "note": [PAYLOADS["svg"], "b"],
+                    }
+                ),
+                d / "grid.csv",
+            )
             figure(d / "grid.png", (6, 4))
             files.update({"grid.csv": d / "grid.csv", "grid.png": d / "grid.png"})
         if mode == "transfer":
@@ -293,27 +367,45 @@ def experiment_files(root, dataset, name, mode, kind):
     write_json(result, d / "metrics.json")
     files["metrics.json"] = d / "metrics.json"
     lesson = {"metric": result["primary_metric"]["name"], "value": 0.28, "where": PAYLOADS["attribute"]}
-    return {"description": f"{name}: {DESCRIPTION}", "mode": mode, "view": "3y" if kind == "weather" else None,
-            "repeat_of": None, "lesson": lesson,
-            "files": {k: str(v.relative_to(root)) for k, v in files.items()}}
+    return {
+        "description": f"{name}: {DESCRIPTION}",
+        "mode": mode,
+        "view": "3y" if kind == "weather" else None,
+        "repeat_of": None,
+        "lesson": lesson,
+        "files": {k: str(v.relative_to(root)) for k, v in files.items()},
+    }
 
 
 def results_of(root, kind):
     """The report parameters of a dataset of ``kind`` with one experiment per mode, payloads everywhere."""
     dataset = "d"
-    modes = {"penguins": ["single"], "table": ["single", "grid"], "weather": ["single"],
-             "images": ["single", "sweep", "tuner", "transfer"]}[kind]
+    modes = {
+        "penguins": ["single"],
+        "table": ["single", "grid"],
+        "weather": ["single"],
+        "images": ["single", "sweep", "tuner", "transfer"],
+    }[kind]
     experiments = {f"e_{mode}": experiment_files(root, dataset, f"e_{mode}", mode, kind) for mode in modes}
     exploration = root / "results" / dataset / "exploration" / "figure.png"
     exploration.parent.mkdir(parents=True)
     figure(exploration, (8, 8))
     raw = root / "resources" / dataset
     raw.mkdir(parents=True)
-    write_json({"canonical_url": f"https://example.org/{PAYLOADS['script']}", "md5": "e" * 32, "bytes": 1000,
-                "mirror": None}, raw / "data.csv.provenance.json")
-    parameters = {"dataset": dataset, "episode": "", "description": DESCRIPTION,
-                  "exploration": [str(exploration.relative_to(root))], "views": {}, "data": {},
-                  "sources": {"data.csv": "resources/d/data.csv.provenance.json"}, "experiments": experiments}
+    write_json(
+        {"canonical_url": f"https://example.org/{PAYLOADS['script']}", "md5": "e" * 32, "bytes": 1000, "mirror": None},
+        raw / "data.csv.provenance.json",
+    )
+    parameters = {
+        "dataset": dataset,
+        "episode": "",
+        "description": DESCRIPTION,
+        "exploration": [str(exploration.relative_to(root))],
+        "views": {},
+        "data": {},
+        "sources": {"data.csv": "resources/d/data.csv.provenance.json"},
+        "experiments": experiments,
+    }
     if kind == "weather":
         view = root / "results" / dataset / "views" / "3y.csv"
         view.parent.mkdir(parents=True)
@@ -323,9 +415,15 @@ def results_of(root, kind):
     if kind == "images":
         classes = root / "results" / dataset / "prepared" / "classes.json"
         classes.parent.mkdir(parents=True)
-        write_json({"class_names": CLASSES, "n_classes": 3, "image_shape": [32, 32, 3],
-                    "class_counts": {"train": dict.fromkeys(CLASSES, 10), "test": dict.fromkeys(CLASSES, 3)}},
-                   classes)
+        write_json(
+            {
+                "class_names": CLASSES,
+                "n_classes": 3,
+                "image_shape": [32, 32, 3],
+                "class_counts": {"train": dict.fromkeys(CLASSES, 10), "test": dict.fromkeys(CLASSES, 3)},
+            },
+            classes,
+        )
         parameters["data"] = {"classes": "results/d/prepared/classes.json"}
     return parameters
 
@@ -384,19 +482,37 @@ def test_every_notebook_shows_its_results_as_facts_and_config_text_as_text(kind,
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_every_notebook_renders_a_dataset_without_experiments(name, tmp_path):
-    empty = {"dataset": "empty", "episode": "", "description": "", "exploration": [], "views": {}, "data": {},
-             "sources": {}, "experiments": {}}
+    empty = {
+        "dataset": "empty",
+        "episode": "",
+        "description": "",
+        "exploration": [],
+        "views": {},
+        "data": {},
+        "sources": {},
+        "experiments": {},
+    }
     report.render(REPO / "notebooks" / f"{name}.ipynb", tmp_path / "e.ipynb", tmp_path / "e.html", empty, TEMPLATE)
     assert "empty:" in (tmp_path / "e.html").read_text()
 
 
 def test_model_epoch_follows_keras_early_stopping_and_the_tuner():
-    history = pd.DataFrame({"epoch": [1, 2, 3, 4, 5], "loss": [1.0] * 5, "val_loss": [1.0, 0.7, 0.69, 0.8, 0.9],
-                            "val_accuracy": [0.1, 0.5, 0.4, 0.6, 0.2]})
+    history = pd.DataFrame(
+        {
+            "epoch": [1, 2, 3, 4, 5],
+            "loss": [1.0] * 5,
+            "val_loss": [1.0, 0.7, 0.69, 0.8, 0.9],
+            "val_accuracy": [0.1, 0.5, 0.4, 0.6, 0.2],
+        }
+    )
     plain = {"training": {"epochs": 5, "early_stopping": None}}
     assert records.model_epoch(history, plain)[0] == 5
-    restore = {"training": {"epochs": 9, "early_stopping": {"monitor": "val_loss", "min_delta": 0.0,
-                                                            "restore_best_weights": True}}}
+    restore = {
+        "training": {
+            "epochs": 9,
+            "early_stopping": {"monitor": "val_loss", "min_delta": 0.0, "restore_best_weights": True},
+        }
+    }
     assert records.model_epoch(history, restore)[0] == 3
     restore["training"]["early_stopping"]["min_delta"] = 0.05  # 0.69 is not better than 0.7 by 0.05
     assert records.model_epoch(history, restore)[0] == 2

@@ -60,8 +60,9 @@ def data(seed: int = 2):
 
 def model() -> keras.Model:
     keras.utils.set_random_seed(3)
-    net = keras.Sequential([keras.Input((5,)), keras.layers.Dense(16, activation="relu"),
-                            keras.layers.Dense(3, activation="softmax")])
+    net = keras.Sequential(
+        [keras.Input((5,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(3, activation="softmax")]
+    )
     net.compile(keras.optimizers.Adam(0.02), "categorical_crossentropy", metrics=["accuracy"])
     return net
 
@@ -72,8 +73,16 @@ def early_stopping() -> keras.callbacks.EarlyStopping:
 
 def fit(net, callbacks, epochs=40):
     x, y, x_val, y_val = data()
-    return net.fit(x, y, batch_size=16, epochs=epochs, validation_data=(x_val, y_val), shuffle=False, verbose=0,
-                   callbacks=callbacks)
+    return net.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=epochs,
+        validation_data=(x_val, y_val),
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks,
+    )
 
 
 def weights_equal(a: keras.Model, b: keras.Model) -> bool:
@@ -103,8 +112,10 @@ def test_a_fit_interrupted_after_the_best_epoch_resumes_to_the_same_end(tmp_path
     backup = resume.EpochBackup(tmp_path / "backup", callbacks, log=messages.append)
     fit(resumed, callbacks + [backup])
     assert backup.resumed_from == kill
-    assert messages == [f"resumed from the backup in {tmp_path / 'backup'}: epochs 1-{kill} were done before the "
-                        f"job was interrupted; training goes on with epoch {kill + 1} of 40"]
+    assert messages == [
+        f"resumed from the backup in {tmp_path / 'backup'}: epochs 1-{kill} were done before the "
+        f"job was interrupted; training goes on with epoch {kill + 1} of 40"
+    ]
     assert callbacks[0].stopped_epoch + 1 == stopped and callbacks[0].best_epoch + 1 == best
     assert weights_equal(resumed, reference)
     assert int(resumed.optimizer.iterations) == int(reference.optimizer.iterations)
@@ -179,9 +190,11 @@ def test_a_backup_of_another_configuration_is_discarded_never_resumed(tmp_path):
     messages = []
     changed = {"settings": {"epochs": 20}, "inputs": {"train.csv": "a" * 32, "dlwf/nn/builders.py": "c" * 32}}
     assert resume.prepare(directory, changed, log=messages.append) is False
-    assert messages == [f"discarded the backup in {directory} of an earlier, unfinished run of this job (its input "
-                        "files (dlwf/nn/builders.py) differ; its settings differ from this run's), so training starts "
-                        "at epoch 1"]
+    assert messages == [
+        f"discarded the backup in {directory} of an earlier, unfinished run of this job (its input "
+        "files (dlwf/nn/builders.py) differ; its settings differ from this run's), so training starts "
+        "at epoch 1"
+    ]
     messages.clear()
     assert resume.prepare(directory, {**changed, "code": "a1"}, log=messages.append) is False
     assert "(the code it ran differs from this run's)" in messages[0]
@@ -277,8 +290,9 @@ class Extractor:
 
     def __init__(self, fail_at: int | None = None):
         keras.utils.set_random_seed(1)
-        self.net = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3),
-                                     keras.layers.GlobalMaxPooling2D()])
+        self.net = keras.Sequential(
+            [keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3), keras.layers.GlobalMaxPooling2D()]
+        )
         self.calls, self.fail_at = 0, fail_at
 
     def predict_on_batch(self, batch):
@@ -292,11 +306,13 @@ def test_an_interrupted_feature_pass_resumes_with_the_same_batches_and_features(
     images = np.random.default_rng(0).integers(0, 256, (100, 8, 8, 3), dtype=np.uint8)
     expected = transfer_base.extract_features(Extractor(), images, batch_size=16)
     with pytest.raises(Interrupted):
-        transfer_base.extract_features(Extractor(fail_at=5), images, batch_size=16,
-                                       backup=resume.ChunkBackup(tmp_path, "train", every_seconds=0))
+        transfer_base.extract_features(
+            Extractor(fail_at=5), images, batch_size=16, backup=resume.ChunkBackup(tmp_path, "train", every_seconds=0)
+        )
     extractor = Extractor()
-    features = transfer_base.extract_features(extractor, images, batch_size=16,
-                                              backup=resume.ChunkBackup(tmp_path, "train", every_seconds=0))
+    features = transfer_base.extract_features(
+        extractor, images, batch_size=16, backup=resume.ChunkBackup(tmp_path, "train", every_seconds=0)
+    )
     assert extractor.calls == 7 - 4  # 7 batches of 16 (the last of 4), 4 of them done before the failure
     np.testing.assert_array_equal(features, expected)
 
@@ -319,15 +335,21 @@ def test_a_reloaded_grid_search_goes_on_with_the_next_grid_point(tmp_path):
         units, rate = hp.Choice("units", [2, 4, 8]), hp.Choice("rate", [0.01, 0.1])
         built.append((units, rate))
         keras.utils.set_random_seed(0)
-        net = keras.Sequential([keras.Input((5,)), keras.layers.Dense(units, activation="relu"),
-                                keras.layers.Dense(3, activation="softmax")])
+        net = keras.Sequential(
+            [
+                keras.Input((5,)),
+                keras.layers.Dense(units, activation="relu"),
+                keras.layers.Dense(3, activation="softmax"),
+            ]
+        )
         net.compile(keras.optimizers.Adam(rate), "categorical_crossentropy")
         return net
 
     def search(directory, max_trials, overwrite):
         oracle = ResumableGridSearchOracle(objective="val_loss", max_trials=max_trials, seed=1)
-        tuner = keras_tuner.Tuner(oracle=oracle, hypermodel=build, directory=str(directory), project_name="p",
-                                  overwrite=overwrite)
+        tuner = keras_tuner.Tuner(
+            oracle=oracle, hypermodel=build, directory=str(directory), project_name="p", overwrite=overwrite
+        )
         tuner.search(x, y, epochs=1, validation_data=(x_val, y_val), verbose=0)
         return [tuner.oracle.trials[t].hyperparameters.values for t in sorted(tuner.oracle.trials)]
 
@@ -352,8 +374,15 @@ def test_the_feature_pass_step_resumes_and_removes_its_backup(tmp_path, monkeypa
     for part, n in (("train", 200), ("test", 100)):  # batches of 64: 4 and 2
         np.save(prepared / images.FILES[part]["images"], rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8))
         np.save(prepared / images.FILES[part]["labels"], rng.integers(0, 3, n).astype(np.uint8))
-    write_json({"class_names": ["a", "b", "c"], "n_classes": 3, "image_shape": [8, 8, 3],
-                "counts": {"train": 200, "test": 100}}, prepared / "classes.json")
+    write_json(
+        {
+            "class_names": ["a", "b", "c"],
+            "n_classes": 3,
+            "image_shape": [8, 8, 3],
+            "counts": {"train": 200, "test": 100},
+        },
+        prepared / "classes.json",
+    )
     base = {**experiment_settings("transfer")["base_model"], "weights": None}
     calls = {"n": 0, "fail_at": None}
 
@@ -376,9 +405,14 @@ def test_the_feature_pass_step_resumes_and_removes_its_backup(tmp_path, monkeypa
         calls.update(n=0, fail_at=fail_at)
         out = tmp_path / name
         job = resume.Job(out / ".backup", {"base": 1}, every_seconds=0)
-        transfer.features(base, str(prepared), str(out / "extractor.keras"),
-                          {"train": str(out / "train.npy"), "test": str(out / "test.npy")}, str(out / "base.json"),
-                          backup=job)
+        transfer.features(
+            base,
+            str(prepared),
+            str(out / "extractor.keras"),
+            {"train": str(out / "train.npy"), "test": str(out / "test.npy")},
+            str(out / "base.json"),
+            backup=job,
+        )
         return out
 
     reference = run("reference")

@@ -60,8 +60,13 @@ def test_target_rules_are_the_lessons_episodes_and_are_listed_with_descriptions(
     from tests.workflow import copy_workflow
 
     workdir = copy_workflow(tmp_path / "wf")
-    proc = subprocess.run([sys.executable, "-m", "snakemake", "--list-target-rules"], cwd=workdir,
-                          capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--list-target-rules"],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     listed = dict(re.match(r"^(\w+) \((.+)\)$", line).groups() for line in proc.stdout.splitlines() if line.strip())
     assert set(listed) == {"all", "leaderboard", "lesson", "episode2", "episode3", "episode4", "episode5"}
     for episode in ("episode2", "episode3", "episode4", "episode5"):
@@ -87,8 +92,14 @@ def load_profile(path):
 
 
 TRAINING_RULES = {
-    "train_tabular", "train_tabular_tensorboard", "train_image_classifier", "train_image_classifier_tensorboard",
-    "tune_image_classifier", "tune_image_classifier_tensorboard", "features", "train_transfer_head",
+    "train_tabular",
+    "train_tabular_tensorboard",
+    "train_image_classifier",
+    "train_image_classifier_tensorboard",
+    "tune_image_classifier",
+    "tune_image_classifier_tensorboard",
+    "features",
+    "train_transfer_head",
     "train_transfer_head_tensorboard",
 }
 
@@ -97,8 +108,7 @@ def runtime_minutes(expression, attempt: int) -> int:
     """A profile's runtime as Snakemake evaluates it for the ``attempt``-th submission of a job."""
     from snakemake.resources import Resource
 
-    value = Resource.cli_evaluator("runtime", str(expression), wildcards={}, input=[], attempt=attempt,
-                                   async_run=None)
+    value = Resource.cli_evaluator("runtime", str(expression), wildcards={}, input=[], attempt=attempt, async_run=None)
     assert isinstance(value, int), (expression, value)
     return value
 
@@ -165,15 +175,31 @@ def test_the_profile_groups_small_runs_and_not_gpu_or_data_jobs(rules, tmp_path)
     assert components == {"runs": 10} and cores >= 1
     workdir = copy_workflow(tmp_path / "wf")
     default = default_config()
-    overlay = write_config(workdir, "grid.yaml", {
-        "datasets": {name: {"enabled": name == "penguins"} for name in default["datasets"]},
-        "experiments": {**{name: {"enabled": False} for name in default["experiments"]},
-                        "grid": {"dataset": "penguins", "model": {"builder": "dense", "args": {}},
-                                 "training": {"epochs": 5}, "grid": {"seed": list(range(1, 26))}}},
-    })
+    overlay = write_config(
+        workdir,
+        "grid.yaml",
+        {
+            "datasets": {name: {"enabled": name == "penguins"} for name in default["datasets"]},
+            "experiments": {
+                **{name: {"enabled": False} for name in default["experiments"]},
+                "grid": {
+                    "dataset": "penguins",
+                    "model": {"builder": "dense", "args": {}},
+                    "training": {"epochs": 5},
+                    "grid": {"seed": list(range(1, 26))},
+                },
+            },
+        },
+    )
     planned = planned_submissions(workdir, overlay)
     assert planned["grouped rules"] == {"train_tabular": 25, "evaluate_classifier": 25}
     assert planned["group jobs"] == 3
-    assert planned["ungrouped rules"] == {"prepare_table": 1, "split_table": 1, "plot_table_pairplot": 1,
-                                          "aggregate_grid": 1, "report_dataset": 1, "leaderboard": 1}
+    assert planned["ungrouped rules"] == {
+        "prepare_table": 1,
+        "split_table": 1,
+        "plot_table_pairplot": 1,
+        "aggregate_grid": 1,
+        "report_dataset": 1,
+        "leaderboard": 1,
+    }
     assert planned["local"] == 1 and planned["submissions"] == 9

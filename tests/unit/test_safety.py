@@ -69,22 +69,45 @@ def test_no_allow_pickle_true_anywhere():
 
 
 UNSAFE_LOADERS = {
-    "pickle.load", "pickle.loads", "pickle.Unpickler", "cPickle.load", "dill.load", "dill.loads",
-    "cloudpickle.load", "cloudpickle.loads", "joblib.load", "marshal.load", "marshal.loads", "shelve.open",
-    "yaml.load", "yaml.unsafe_load", "yaml.full_load", "yaml.load_all", "torch.load", "pd.read_pickle",
-    "pandas.read_pickle", "np.lib.format.read_array",
+    "pickle.load",
+    "pickle.loads",
+    "pickle.Unpickler",
+    "cPickle.load",
+    "dill.load",
+    "dill.loads",
+    "cloudpickle.load",
+    "cloudpickle.loads",
+    "joblib.load",
+    "marshal.load",
+    "marshal.loads",
+    "shelve.open",
+    "yaml.load",
+    "yaml.unsafe_load",
+    "yaml.full_load",
+    "yaml.load_all",
+    "torch.load",
+    "pd.read_pickle",
+    "pandas.read_pickle",
+    "np.lib.format.read_array",
 }
 
 
 def test_nothing_is_unpickled_or_deserialised_unsafely():
     """The only unpickler is images._ArrayOnlyUnpickler, whose find_class allows numpy arrays only."""
     problems = [f"{where(p, c)}: {n}(...)" for p in PYTHON_FILES for c, n in calls(p) if n in UNSAFE_LOADERS]
-    problems += [f"{where(p, c)}: {n}(...)" for p in PYTHON_FILES for c, n in calls(p)
-                 if n in {"eval", "exec", "compile", "runpy.run_path", "runpy.run_module"}]
+    problems += [
+        f"{where(p, c)}: {n}(...)"
+        for p in PYTHON_FILES
+        for c, n in calls(p)
+        if n in {"eval", "exec", "compile", "runpy.run_path", "runpy.run_module"}
+    ]
     # importing a module named by data (a config string, a file) would run its code
-    problems += [f"{where(p, c)}: {n}(<not a fixed name>)" for p in PYTHON_FILES for c, n in calls(p)
-                 if n in {"__import__", "importlib.import_module"}
-                 and not (c.args and isinstance(c.args[0], ast.Constant))]
+    problems += [
+        f"{where(p, c)}: {n}(<not a fixed name>)"
+        for p in PYTHON_FILES
+        for c, n in calls(p)
+        if n in {"__import__", "importlib.import_module"} and not (c.args and isinstance(c.args[0], ast.Constant))
+    ]
     assert not problems, "\n".join(problems)
     subclasses = []
     for path in PYTHON_FILES:
@@ -98,8 +121,12 @@ def test_nothing_is_unpickled_or_deserialised_unsafely():
 
 def test_archives_are_never_extracted_to_disk():
     """Archives are read member by member in memory (dlwf/images.py checks every name); no extractall."""
-    problems = [f"{where(p, c)}: {n}(...)" for p in PYTHON_FILES for c, n in calls(p)
-                if n.endswith((".extractall", ".extract")) or n in {"shutil.unpack_archive"}]
+    problems = [
+        f"{where(p, c)}: {n}(...)"
+        for p in PYTHON_FILES
+        for c, n in calls(p)
+        if n.endswith((".extractall", ".extract")) or n in {"shutil.unpack_archive"}
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -186,8 +213,10 @@ def test_configured_sources_are_https_or_package_data():
         assert download.classify_source(url) in {"http", "package"}
 
 
-@pytest.mark.parametrize("url", ["http://zenodo.org/x.npy", "ftp://example.org/x", "javascript:alert(1)",
-                                 "data:text/plain,hi", "ssh://host/x"])
+@pytest.mark.parametrize(
+    "url",
+    ["http://zenodo.org/x.npy", "ftp://example.org/x", "javascript:alert(1)", "data:text/plain,hi", "ssh://host/x"],
+)
 def test_insecure_or_unknown_url_schemes_are_refused(url, tmp_path):
     with pytest.raises(download.DownloadError):
         download.fetch(url, tmp_path / "x")
@@ -196,8 +225,11 @@ def test_insecure_or_unknown_url_schemes_are_refused(url, tmp_path):
 
 def test_downloaded_files_are_only_copied_and_hashed_never_run():
     """The download code imports nothing that could execute or unpack a file."""
-    for path in (REPO / "dlwf" / "data" / "download.py", REPO / "dlwf" / "steps" / "download.py",
-                 REPO / "scripts" / "download.py"):
+    for path in (
+        REPO / "dlwf" / "data" / "download.py",
+        REPO / "dlwf" / "steps" / "download.py",
+        REPO / "scripts" / "download.py",
+    ):
         names = {n for _, n in calls(path)}
         assert not {n for n in names if PROCESS_CALLS.match(n) or n.endswith(("chmod", "extractall", "run_path"))}
         assert not {n for n in names if n in UNSAFE_LOADERS | {"eval", "exec", "importlib.import_module"}}
@@ -252,9 +284,13 @@ def test_no_rule_declares_a_backup_as_output(parsed_rules):
 def test_training_scripts_take_their_directories_from_the_rules_outputs():
     """TensorBoard and backup directories (keras-tuner's included) come from snakemake.output, never
     from a fixed path: the backup lies next to the job's outputs (dlwf.core.fileio.backup_dir)."""
-    for script, output in (("train_tabular", "out.history"), ("train_image_classifier", "out.history"),
-                           ("tune_image_classifier", "out.history"), ("train_transfer_head", "out.history"),
-                           ("extract_features", "out.base")):
+    for script, output in (
+        ("train_tabular", "out.history"),
+        ("train_image_classifier", "out.history"),
+        ("tune_image_classifier", "out.history"),
+        ("train_transfer_head", "out.history"),
+        ("extract_features", "out.base"),
+    ):
         text = (REPO / "scripts" / f"{script}.py").read_text()
         assert f"backup(snakemake, backup_dir(Path({output}).parent)" in text, script
         assert "snakemake.output" in text, script

@@ -99,23 +99,32 @@ EDGES: dict[str, list[Edge]] = {
     "download.attempts": [R("download.attempts", 0, "less than the minimum of 1"), OK("download.attempts", 1)],
     "download.backoff": [R("download.backoff", -1, "less than the minimum of 0"), OK("download.backoff", 0)],
     "download.timeout": [R("download.timeout", 0, "less than or equal to the minimum of 0")],
-    "download.progress_seconds": [R("download.progress_seconds", -1, "less than the minimum of 0"),
-                                  OK("download.progress_seconds", 0)],
+    "download.progress_seconds": [
+        R("download.progress_seconds", -1, "less than the minimum of 0"),
+        OK("download.progress_seconds", 0),
+    ],
     "resume.enabled": [R("resume.enabled", "no", "wrong type"), OK("resume.enabled", False)],
-    "resume.every_seconds": [R("resume.every_seconds", -1, "less than the minimum of 0"),
-                             OK("resume.every_seconds", 0)],
+    "resume.every_seconds": [
+        R("resume.every_seconds", -1, "less than the minimum of 0"),
+        OK("resume.every_seconds", 0),
+    ],
     "container": [R("container", "", "should be non-empty"), OK("container", "docker://registry.example/dlwf:1")],
     "require_gpu": [R("require_gpu", "yes", "wrong type"), OK("require_gpu", True)],
     "experiments.*.episode": [R(f"{D10}.episode", 9, "is not one of"), OK(f"{D10}.episode", None)],
-    "experiments.*.grid.*": [R(f"{D10}.grid.seed", [], "should be non-empty"),
-                             OK("experiments.dense10_normalized.grid.seed", [1, 2])],
+    "experiments.*.grid.*": [
+        R(f"{D10}.grid.seed", [], "should be non-empty"),
+        OK("experiments.dense10_normalized.grid.seed", [1, 2]),
+    ],
     "train_threads": [R("train_threads", 0, "less than the minimum of 1"), R("train_threads", 1.5, "wrong type")],
     "report_code": [R("report_code", "yes", "wrong type")],
     "datasets.*.kind": [R(f"{P}.kind", "csv", "is not one of"), R(f"{P}.kind", "weather", "is a required property")],
     "datasets.*.description": [OK(f"{P}.description", ""), R(f"{P}.description", 5, "wrong type")],
     "datasets.*.enabled": [R(f"{P}.enabled", "false", "(given with --config?"), OK(f"{P}.enabled", False)],
-    "datasets.*.notebook": [R(f"{P}.notebook", "nope", "no notebooks/nope.ipynb"),
-                            R(f"{P}.notebook", "../x", "does not match"), OK(f"{P}.notebook", "table")],
+    "datasets.*.notebook": [
+        R(f"{P}.notebook", "nope", "no notebooks/nope.ipynb"),
+        R(f"{P}.notebook", "../x", "does not match"),
+        OK(f"{P}.notebook", "table"),
+    ],
     "datasets.*.files.[].name": [R(f"{P}.files.0.name", "a/b.csv", "does not match")],
     "datasets.*.files.[].url": [R(f"{P}.files.0.url", "", "should be non-empty")],
     "datasets.*.files.[].md5": [R(f"{P}.files.0.md5", "A" * 32, "does not match"), OK(f"{P}.files.0.md5", None)],
@@ -123,180 +132,298 @@ EDGES: dict[str, list[Edge]] = {
         R(f"{P}.split.test_size", 0, "less than or equal to the minimum of 0"),
         R(f"{P}.split.test_size", 1, "greater than or equal to the maximum of 1"),
         OK(f"{P}.split.test_size", 0.995, "table", "29 rows cannot be split with split.test_size 0.995"),
-        OK(f"{P}.split.test_size", 0.5, "table")],
+        OK(f"{P}.split.test_size", 0.5, "table"),
+    ],
     "datasets.*.split.validation_size": [
         R(f"{P}.split.validation_size", 0.8, "leave no rows for training"),
         R(f"{P}.split.validation_size", 1, "greater than or equal to the maximum of 1"),
-        OK(f"{P}.split.validation_size", 0.2, "table")],
-    "datasets.*.split.random_state": [R(f"{P}.split.random_state", 2**32, "greater than the maximum"),
-                                      OK(f"{P}.split.random_state", 2**32 - 1, "table")],
+        OK(f"{P}.split.validation_size", 0.2, "table"),
+    ],
+    "datasets.*.split.random_state": [
+        R(f"{P}.split.random_state", 2**32, "greater than the maximum"),
+        OK(f"{P}.split.random_state", 2**32 - 1, "table"),
+    ],
     "datasets.*.split.holdout_test_size": [
         R(f"{W}.split.holdout_test_size", 1, "greater than or equal to the maximum of 1"),
-        OK(f"{W}.split.holdout_test_size", 0.999, "weather", "holdout_test_size 0.999 gives ")],
-    "datasets.*.target": [R(f"{P}.target", "", "should be non-empty"), R(f"{W}.target", "DATE", "calendar column"),
-                          OK(f"{P}.target", "nope", "table", "missing column(s) ['nope']")],
-    "datasets.*.task": [R(f"{P}.task", "clustering", "is not one of"),
-                        R(f"{P}.task", "regression", "(regression); use mse", named=D10)],
+        OK(f"{W}.split.holdout_test_size", 0.999, "weather", "holdout_test_size 0.999 gives "),
+    ],
+    "datasets.*.target": [
+        R(f"{P}.target", "", "should be non-empty"),
+        R(f"{W}.target", "DATE", "calendar column"),
+        OK(f"{P}.target", "nope", "table", "missing column(s) ['nope']"),
+    ],
+    "datasets.*.task": [
+        R(f"{P}.task", "clustering", "is not one of"),
+        R(f"{P}.task", "regression", "(regression); use mse", named=D10),
+    ],
     "datasets.*.features": [
-        R(f"{P}.features", [], "should be non-empty"), R(f"{P}.features", ["species"], "is the target"),
-        OK(f"{P}.features", None, "table"), OK(f"{P}.features", {"drop": ["island", "sex"]}, "table"),
-        OK(f"{P}.features", ["nope"], "table", "missing column(s) ['nope']")],
-    "datasets.*.categorical": [R(f"{P}.categorical", ["island"], "are not feature columns"),
-                               OK(f"{P}.categorical", [], "table")],
-    "datasets.*.missing": [R(f"{P}.missing", "keep", "is not one of"),
-                           OK(f"{P}.missing", "error", "table", "has a missing value in data row 4 (missing: error)")],
+        R(f"{P}.features", [], "should be non-empty"),
+        R(f"{P}.features", ["species"], "is the target"),
+        OK(f"{P}.features", None, "table"),
+        OK(f"{P}.features", {"drop": ["island", "sex"]}, "table"),
+        OK(f"{P}.features", ["nope"], "table", "missing column(s) ['nope']"),
+    ],
+    "datasets.*.categorical": [
+        R(f"{P}.categorical", ["island"], "are not feature columns"),
+        OK(f"{P}.categorical", [], "table"),
+    ],
+    "datasets.*.missing": [
+        R(f"{P}.missing", "keep", "is not one of"),
+        OK(f"{P}.missing", "error", "table", "has a missing value in data row 4 (missing: error)"),
+    ],
     "datasets.*.id_column": [R(f"{P}.id_column", "species", "is the target"), OK(f"{P}.id_column", "island", "table")],
-    "datasets.*.separator": [R(f"{P}.separator", '"', "the quote character"), R(f"{P}.separator", ";;", "is too long"),
-                             OK(f"{P}.separator", ";", "table", "missing column(s) ['species']")],
+    "datasets.*.separator": [
+        R(f"{P}.separator", '"', "the quote character"),
+        R(f"{P}.separator", ";;", "is too long"),
+        OK(f"{P}.separator", ";", "table", "missing column(s) ['species']"),
+    ],
     "datasets.*.views.*.description": [OK(f"{W}.views.3y.description", "")],
     "datasets.*.views.*.last_row": [
         R(f"{W}.views.3y.last_row", 0, "less than the minimum of 1"),
         OK(f"{W}.views.3y.last_row", 10**6, "weather", "last_row: 1000000 is out of range"),
-        OK(f"{W}.views.3y.last_row", None, "weather")],
+        OK(f"{W}.views.3y.last_row", None, "weather"),
+    ],
     "datasets.*.views.*.feature_prefixes": [
         R(f"{W}.views.3y.feature_prefixes", [""], "should be non-empty"),
-        OK(f"{W}.views.3y.feature_prefixes", ["PARIS_"], "weather", "feature_prefixes: no column starts with")],
+        OK(f"{W}.views.3y.feature_prefixes", ["PARIS_"], "weather", "feature_prefixes: no column starts with"),
+    ],
     "datasets.*.class_names": [
-        R(f"{I}.class_names", ["a"], "is too short"), R(f"{I}.class_names", ["a", "a"], "non-unique"),
-        OK(f"{I}.class_names", [f"c{i}" for i in range(9)], "images", "labels must lie in 0..8")],
-    "datasets.*.format": [R(f"{I}.format", "zip", "is not one of"),
-                          R(f"{I}.format", "cifar10_python", "needs one file")],
+        R(f"{I}.class_names", ["a"], "is too short"),
+        R(f"{I}.class_names", ["a", "a"], "non-unique"),
+        OK(f"{I}.class_names", [f"c{i}" for i in range(9)], "images", "labels must lie in 0..8"),
+    ],
+    "datasets.*.format": [
+        R(f"{I}.format", "zip", "is not one of"),
+        R(f"{I}.format", "cifar10_python", "needs one file"),
+    ],
     "datasets.*.subset.train": [
-        R(f"{I}.subset.train", 0, "less than the minimum of 1"), OK(f"{I}.subset.train", 5, "images"),
-        OK(f"{I}.subset.train", 10**6, "images", "subset.train asks for the first 1000000 images")],
-    "datasets.*.subset.test": [R(f"{I}.subset.test", 0, "less than the minimum of 1"),
-                               OK(f"{I}.subset.test", 3, "images")],
-    "datasets.*.path": [R(f"{IF}.path", "", "should be non-empty"),
-                        OK(f"{IF}.path", "/nonexistent/photos", "image_folder", "is neither a folder nor an archive")],
-    "datasets.*.image_size": [R(f"{IF}.image_size", [4, 4], "less than the minimum of 8"),
-                              R(f"{IF}.image_size", [8], "is too short"),
-                              OK(f"{IF}.image_size", [8, 12], "image_folder")],
-    "datasets.*.skip_unreadable": [R(f"{IF}.skip_unreadable", "yes", "wrong type"),
-                                   OK(f"{IF}.skip_unreadable", True, "image_folder")],
+        R(f"{I}.subset.train", 0, "less than the minimum of 1"),
+        OK(f"{I}.subset.train", 5, "images"),
+        OK(f"{I}.subset.train", 10**6, "images", "subset.train asks for the first 1000000 images"),
+    ],
+    "datasets.*.subset.test": [
+        R(f"{I}.subset.test", 0, "less than the minimum of 1"),
+        OK(f"{I}.subset.test", 3, "images"),
+    ],
+    "datasets.*.path": [
+        R(f"{IF}.path", "", "should be non-empty"),
+        OK(f"{IF}.path", "/nonexistent/photos", "image_folder", "is neither a folder nor an archive"),
+    ],
+    "datasets.*.image_size": [
+        R(f"{IF}.image_size", [4, 4], "less than the minimum of 8"),
+        R(f"{IF}.image_size", [8], "is too short"),
+        OK(f"{IF}.image_size", [8, 12], "image_folder"),
+    ],
+    "datasets.*.skip_unreadable": [
+        R(f"{IF}.skip_unreadable", "yes", "wrong type"),
+        OK(f"{IF}.skip_unreadable", True, "image_folder"),
+    ],
     "experiments.*.dataset": [R(f"{D10}.dataset", "nope", "unknown dataset"), R(f"{D10}.dataset", "weather", "view")],
     "experiments.*.description": [OK(f"{D10}.description", "")],
     "experiments.*.enabled": [R(f"{D10}.enabled", "no", "wrong type")],
-    "experiments.*.view": [R("experiments.dense_10_5.view", "nope", "unknown view"),
-                           OK("experiments.dense_10_5.view", "all", "weather")],
-    "experiments.*.seed": [R(f"{D10}.seed", -1, "less than the minimum of 0"),
-                           R(f"{D10}.seed", 2**32, "greater than the maximum"), OK(f"{D10}.seed", 2**32 - 1, "table")],
+    "experiments.*.view": [
+        R("experiments.dense_10_5.view", "nope", "unknown view"),
+        OK("experiments.dense_10_5.view", "all", "weather"),
+    ],
+    "experiments.*.seed": [
+        R(f"{D10}.seed", -1, "less than the minimum of 0"),
+        R(f"{D10}.seed", 2**32, "greater than the maximum"),
+        OK(f"{D10}.seed", 2**32 - 1, "table"),
+    ],
     "experiments.*.repeats": [R(f"{D10}.repeats", 0, "less than the minimum of 1"), OK(f"{D10}.repeats", 3)],
-    "experiments.*.sweep.arg": [R("experiments.dropout_sweep.sweep.arg", "nope", "is not an argument of builder"),
-                                R("experiments.dropout_sweep.sweep.arg", "filters", "value 0.2")],
+    "experiments.*.sweep.arg": [
+        R("experiments.dropout_sweep.sweep.arg", "nope", "is not an argument of builder"),
+        R("experiments.dropout_sweep.sweep.arg", "filters", "value 0.2"),
+    ],
     "experiments.*.sweep.values": [
         R("experiments.dropout_sweep.sweep.values", [], "should be non-empty"),
         R("experiments.dropout_sweep.sweep.values", [1.0], "greater than or equal to the maximum of 1"),
-        OK("experiments.dropout_sweep.sweep.values", [0.5], "sweep")],
-    "experiments.*.tuner.objective": [R(f"{TU}.tuner.objective", "val_acc", "is not one of"),
-                                      OK(f"{TU}.tuner.objective", "val_accuracy", "tuner")],
-    "experiments.*.tuner.max_trials": [R(f"{TU}.tuner.max_trials", 0, "less than the minimum of 1"),
-                                       OK(f"{TU}.tuner.max_trials", 1, "tuner")],
-    "experiments.*.tuner.hyperparameters.*.type": [R(f"{HP}.dropout.type", "grid", "is not one of"),
-                                                   R(f"{HP}.dropout.type", "choice", "'values' is a required")],
+        OK("experiments.dropout_sweep.sweep.values", [0.5], "sweep"),
+    ],
+    "experiments.*.tuner.objective": [
+        R(f"{TU}.tuner.objective", "val_acc", "is not one of"),
+        OK(f"{TU}.tuner.objective", "val_accuracy", "tuner"),
+    ],
+    "experiments.*.tuner.max_trials": [
+        R(f"{TU}.tuner.max_trials", 0, "less than the minimum of 1"),
+        OK(f"{TU}.tuner.max_trials", 1, "tuner"),
+    ],
+    "experiments.*.tuner.hyperparameters.*.type": [
+        R(f"{HP}.dropout.type", "grid", "is not one of"),
+        R(f"{HP}.dropout.type", "choice", "'values' is a required"),
+    ],
     "experiments.*.tuner.hyperparameters.*.min": [
         R(f"{HP}.conv_layers.min", 5, "min 5.0 is larger than max 2.0"),
         R(f"{HP}.conv_layers.min", 0.5, "type int needs integer min, max and step"),
         R(f"{HP}.conv_layers.min", -1, "less than the minimum of 0"),
-        OK(f"{HP}.conv_layers.min", 0, "tuner")],
+        OK(f"{HP}.conv_layers.min", 0, "tuner"),
+    ],
     "experiments.*.tuner.hyperparameters.*.max": [R(f"{HP}.dropout.max", 1.0, "greater than or equal to the maximum")],
-    "experiments.*.tuner.hyperparameters.*.step": [R(f"{HP}.conv_layers.step", 0, "less than or equal to the minimum"),
-                                                   OK(f"{HP}.conv_layers.step", 10, "tuner")],
+    "experiments.*.tuner.hyperparameters.*.step": [
+        R(f"{HP}.conv_layers.step", 0, "less than or equal to the minimum"),
+        OK(f"{HP}.conv_layers.step", 10, "tuner"),
+    ],
     "experiments.*.tuner.hyperparameters.*.values": [
         R("experiments.tuning_activation_kernel.tuner.hyperparameters.activation.values", [], "should be non-empty"),
-        R("experiments.tuning_activation_kernel.tuner.hyperparameters.activation.values", ["relu", 1],
-          "mix int and str"),
-        R("experiments.tuning_activation_kernel.tuner.hyperparameters.activation.values", ["swish2"], "is not one of")],
-    "experiments.*.base_model.name": [R(f"{TR}.base_model.name", "VGG16", "is not one of"),
-                                      R(f"{TR}.base_model.name", "ResNet50", "None was expected"),
-                                      OK(f"{TR}.base_model.name", "MobileNetV2", "transfer")],
+        R(
+            "experiments.tuning_activation_kernel.tuner.hyperparameters.activation.values",
+            ["relu", 1],
+            "mix int and str",
+        ),
+        R("experiments.tuning_activation_kernel.tuner.hyperparameters.activation.values", ["swish2"], "is not one of"),
+    ],
+    "experiments.*.base_model.name": [
+        R(f"{TR}.base_model.name", "VGG16", "is not one of"),
+        R(f"{TR}.base_model.name", "ResNet50", "None was expected"),
+        OK(f"{TR}.base_model.name", "MobileNetV2", "transfer"),
+    ],
     "experiments.*.base_model.weights": [
         R(f"{TR}.base_model.weights", "", "should be non-empty"),
-        OK(f"{TR}.base_model.weights", "missing.weights.h5", "transfer", "weights file missing.weights.h5 not found")],
+        OK(f"{TR}.base_model.weights", "missing.weights.h5", "transfer", "weights file missing.weights.h5 not found"),
+    ],
     "experiments.*.base_model.weights_include_top": [
-        R(f"{TR}.base_model.weights_include_top", True, "applies to a local weights file only")],
-    "experiments.*.base_model.input_size": [R(f"{TR}.base_model.input_size", 31, "less than the minimum of 32"),
-                                            OK(f"{TR}.base_model.input_size", 48, "transfer")],
-    "experiments.*.base_model.alpha": [R(f"{TR}.base_model.alpha", 0, "less than or equal to the minimum of 0"),
-                                       OK(f"{TR}.base_model.alpha", 0.3, "transfer")],
-    "experiments.*.base_model.pooling": [R(f"{TR}.base_model.pooling", "min", "is not one of"),
-                                         OK(f"{TR}.base_model.pooling", "avg", "transfer")],
-    "experiments.*.base_model.preprocess": [R(f"{TR}.base_model.preprocess", "x", "is not one of"),
-                                            OK(f"{TR}.base_model.preprocess", "base", "transfer")],
-    "experiments.*.model.builder": [R(f"{D10}.model.builder", "rnn", "is not one of"),
-                                    R(f"{D10}.model.builder", "cnn", "unknown key; allowed keys: activation, conv")],
-    "experiments.*.model.args": [R(f"{D10}.model.args", {"foo": 1}, "unknown key"),
-                                 OK(f"{D10}.model.args", {}, "table")],
-    "experiments.*.model.args[dense].hidden_units": [R(f"{D10}.model.args.hidden_units", [0], "less than the minimum"),
-                                                     OK(f"{D10}.model.args.hidden_units", [], "table")],
-    "experiments.*.model.args[dense].activation": [R(f"{D10}.model.args.activation", "swish2", "is not one of"),
-                                                   OK(f"{D10}.model.args.activation", "gelu", "table")],
+        R(f"{TR}.base_model.weights_include_top", True, "applies to a local weights file only")
+    ],
+    "experiments.*.base_model.input_size": [
+        R(f"{TR}.base_model.input_size", 31, "less than the minimum of 32"),
+        OK(f"{TR}.base_model.input_size", 48, "transfer"),
+    ],
+    "experiments.*.base_model.alpha": [
+        R(f"{TR}.base_model.alpha", 0, "less than or equal to the minimum of 0"),
+        OK(f"{TR}.base_model.alpha", 0.3, "transfer"),
+    ],
+    "experiments.*.base_model.pooling": [
+        R(f"{TR}.base_model.pooling", "min", "is not one of"),
+        OK(f"{TR}.base_model.pooling", "avg", "transfer"),
+    ],
+    "experiments.*.base_model.preprocess": [
+        R(f"{TR}.base_model.preprocess", "x", "is not one of"),
+        OK(f"{TR}.base_model.preprocess", "base", "transfer"),
+    ],
+    "experiments.*.model.builder": [
+        R(f"{D10}.model.builder", "rnn", "is not one of"),
+        R(f"{D10}.model.builder", "cnn", "unknown key; allowed keys: activation, conv"),
+    ],
+    "experiments.*.model.args": [
+        R(f"{D10}.model.args", {"foo": 1}, "unknown key"),
+        OK(f"{D10}.model.args", {}, "table"),
+    ],
+    "experiments.*.model.args[dense].hidden_units": [
+        R(f"{D10}.model.args.hidden_units", [0], "less than the minimum"),
+        OK(f"{D10}.model.args.hidden_units", [], "table"),
+    ],
+    "experiments.*.model.args[dense].activation": [
+        R(f"{D10}.model.args.activation", "swish2", "is not one of"),
+        OK(f"{D10}.model.args.activation", "gelu", "table"),
+    ],
     "experiments.*.model.args[dense].output_activation": [
         R(f"{D10}.model.args.output_activation", "sigmoid", "gives no class probabilities"),
         R(f"{D10}.model.args.output_activation", "tanh", "is not one of"),
-        R("experiments.dense_10_5.model.args.output_activation", "softmax", "a regression's output is linear")],
+        R("experiments.dense_10_5.model.args.output_activation", "softmax", "a regression's output is linear"),
+    ],
     "experiments.*.model.args[dense].normalize": [OK(f"{D10}.model.args.normalize", True, "table")],
-    "experiments.*.model.args[dense].batch_norm": [OK(f"{D10}.model.args.batch_norm", True, "table"),
-                                                   R(f"{D10}.model.args.batch_norm", "true", "wrong type")],
+    "experiments.*.model.args[dense].batch_norm": [
+        OK(f"{D10}.model.args.batch_norm", True, "table"),
+        R(f"{D10}.model.args.batch_norm", "true", "wrong type"),
+    ],
     "experiments.*.model.args[cnn].conv_layers": [
         R(f"{CNN}.model.args.conv_layers", -1, "less than the minimum of 0"),
         OK(f"{CNN}.model.args.conv_layers", 0, "images"),
-        OK(f"{CNN}.model.args.conv_layers", 8, "images", "cannot build a model for inputs of shape (32, 32, 3)")],
-    "experiments.*.model.args[cnn].filters": [R(f"{CNN}.model.args.filters", 0, "less than the minimum of 1"),
-                                              OK(f"{CNN}.model.args.filters", 1, "images")],
+        OK(f"{CNN}.model.args.conv_layers", 8, "images", "cannot build a model for inputs of shape (32, 32, 3)"),
+    ],
+    "experiments.*.model.args[cnn].filters": [
+        R(f"{CNN}.model.args.filters", 0, "less than the minimum of 1"),
+        OK(f"{CNN}.model.args.filters", 1, "images"),
+    ],
     "experiments.*.model.args[cnn].kernel_size": [
         R(f"{CNN}.model.args.kernel_size", 0, "less than the minimum of 1"),
-        OK(f"{CNN}.model.args.kernel_size", 40, "images", "cannot build a model for inputs of shape (32, 32, 3)")],
+        OK(f"{CNN}.model.args.kernel_size", 40, "images", "cannot build a model for inputs of shape (32, 32, 3)"),
+    ],
     "experiments.*.model.args[cnn].activation": [R(f"{CNN}.model.args.activation", "swish2", "is not one of")],
-    "experiments.*.model.args[cnn].pooled_layers": [R(f"{CNN}.model.args.pooled_layers", -1, "less than the minimum"),
-                                                    OK(f"{CNN}.model.args.pooled_layers", 5, "images")],
-    "experiments.*.model.args[cnn].dropout": [R(f"{CNN}.model.args.dropout", 1, "greater than or equal to the maximum"),
-                                              OK(f"{CNN}.model.args.dropout", 0.5, "images")],
+    "experiments.*.model.args[cnn].pooled_layers": [
+        R(f"{CNN}.model.args.pooled_layers", -1, "less than the minimum"),
+        OK(f"{CNN}.model.args.pooled_layers", 5, "images"),
+    ],
+    "experiments.*.model.args[cnn].dropout": [
+        R(f"{CNN}.model.args.dropout", 1, "greater than or equal to the maximum"),
+        OK(f"{CNN}.model.args.dropout", 0.5, "images"),
+    ],
     "experiments.*.model.args[cnn].dropout_after": [R(f"{CNN}.model.args.dropout_after", "x", "is not one of")],
-    "experiments.*.model.args[cnn].dense_units": [R(f"{CNN}.model.args.dense_units", [0], "less than the minimum"),
-                                                  OK(f"{CNN}.model.args.dense_units", [], "images")],
-    "experiments.*.model.args[transfer_head].units": [R(f"{TR}.model.args.units", 0, "less than the minimum of 1"),
-                                                      OK(f"{TR}.model.args.units", 1, "transfer")],
-    "experiments.*.model.args[transfer_head].dropout": [R(f"{TR}.model.args.dropout", 1, "greater than or equal to"),
-                                                        OK(f"{TR}.model.args.dropout", 0.0, "transfer")],
-    "experiments.*.training.epochs": [R(f"{D10}.training.epochs", 0, "less than the minimum of 1"),
-                                      OK(f"{D10}.training.epochs", 1, "table")],
-    "experiments.*.training.batch_size": [R(f"{D10}.training.batch_size", 0, "less than the minimum of 1"),
-                                          OK(f"{D10}.training.batch_size", 100000, "table")],
-    "experiments.*.training.optimizer": [R(f"{D10}.training.optimizer", "nadam", "is not one of"),
-                                         OK(f"{D10}.training.optimizer", "sgd", "table"),
-                                         OK(f"{D10}.training.optimizer", "rmsprop", "table")],
+    "experiments.*.model.args[cnn].dense_units": [
+        R(f"{CNN}.model.args.dense_units", [0], "less than the minimum"),
+        OK(f"{CNN}.model.args.dense_units", [], "images"),
+    ],
+    "experiments.*.model.args[transfer_head].units": [
+        R(f"{TR}.model.args.units", 0, "less than the minimum of 1"),
+        OK(f"{TR}.model.args.units", 1, "transfer"),
+    ],
+    "experiments.*.model.args[transfer_head].dropout": [
+        R(f"{TR}.model.args.dropout", 1, "greater than or equal to"),
+        OK(f"{TR}.model.args.dropout", 0.0, "transfer"),
+    ],
+    "experiments.*.training.epochs": [
+        R(f"{D10}.training.epochs", 0, "less than the minimum of 1"),
+        OK(f"{D10}.training.epochs", 1, "table"),
+    ],
+    "experiments.*.training.batch_size": [
+        R(f"{D10}.training.batch_size", 0, "less than the minimum of 1"),
+        OK(f"{D10}.training.batch_size", 100000, "table"),
+    ],
+    "experiments.*.training.optimizer": [
+        R(f"{D10}.training.optimizer", "nadam", "is not one of"),
+        OK(f"{D10}.training.optimizer", "sgd", "table"),
+        OK(f"{D10}.training.optimizer", "rmsprop", "table"),
+    ],
     "experiments.*.training.learning_rate": [
         R(f"{D10}.training.learning_rate", 0, "less than or equal to the minimum of 0"),
-        OK(f"{D10}.training.learning_rate", 1e20, "table", "training loss became nan in epoch ")],
-    "experiments.*.training.loss": [R(f"{D10}.training.loss", "mse", "one-hot encoded targets"),
-                                    R(f"{D10}.training.loss", "hinge", "is not one of")],
-    "experiments.*.training.from_logits": [R(f"{D10}.training.from_logits", True, "gives no class probabilities"),
-                                           R(f"{CNN}.training.from_logits", False, "ends in logits")],
-    "experiments.*.training.metrics": [R(f"{D10}.training.metrics", ["accuracy", "accuracy"], "non-unique"),
-                                       R(f"{D10}.training.metrics", ["rmse"], "apply to regressions"),
-                                       OK(f"{D10}.training.metrics", [], "table")],
-    "experiments.*.training.validation": [R(f"{D10}.training.validation", "train", "is not one of"),
-                                          R(f"{D10}.training.validation", "val", "needs a validation split"),
-                                          OK(f"{D10}.training.validation", None, "table")],
+        OK(f"{D10}.training.learning_rate", 1e20, "table", "training loss became nan in epoch "),
+    ],
+    "experiments.*.training.loss": [
+        R(f"{D10}.training.loss", "mse", "one-hot encoded targets"),
+        R(f"{D10}.training.loss", "hinge", "is not one of"),
+    ],
+    "experiments.*.training.from_logits": [
+        R(f"{D10}.training.from_logits", True, "gives no class probabilities"),
+        R(f"{CNN}.training.from_logits", False, "ends in logits"),
+    ],
+    "experiments.*.training.metrics": [
+        R(f"{D10}.training.metrics", ["accuracy", "accuracy"], "non-unique"),
+        R(f"{D10}.training.metrics", ["rmse"], "apply to regressions"),
+        OK(f"{D10}.training.metrics", [], "table"),
+    ],
+    "experiments.*.training.validation": [
+        R(f"{D10}.training.validation", "train", "is not one of"),
+        R(f"{D10}.training.validation", "val", "needs a validation split"),
+        OK(f"{D10}.training.validation", None, "table"),
+    ],
     "experiments.*.training.early_stopping.monitor": [
         R(f"{ES}.training.early_stopping.monitor", "val_acc", "is never logged"),
-        OK(f"{ES}.training.early_stopping.monitor", "val_rmse", "weather")],
+        OK(f"{ES}.training.early_stopping.monitor", "val_rmse", "weather"),
+    ],
     "experiments.*.training.early_stopping.patience": [
         R(f"{ES}.training.early_stopping.patience", -1, "less than the minimum of 0"),
-        OK(f"{ES}.training.early_stopping.patience", 0, "weather")],
+        OK(f"{ES}.training.early_stopping.patience", 0, "weather"),
+    ],
     "experiments.*.training.early_stopping.min_delta": [
         R(f"{ES}.training.early_stopping.min_delta", -1, "less than the minimum of 0"),
-        OK(f"{ES}.training.early_stopping.min_delta", 1e9, "weather")],
+        OK(f"{ES}.training.early_stopping.min_delta", 1e9, "weather"),
+    ],
     "experiments.*.training.early_stopping.restore_best_weights": [
-        OK(f"{ES}.training.early_stopping.restore_best_weights", True, "weather")],
-    "experiments.*.training.tensorboard": [OK(f"{D10}.training.tensorboard", True, "table"),
-                                           OK(f"{CNN}.training.tensorboard", True, "images")],
+        OK(f"{ES}.training.early_stopping.restore_best_weights", True, "weather")
+    ],
+    "experiments.*.training.tensorboard": [
+        OK(f"{D10}.training.tensorboard", True, "table"),
+        OK(f"{CNN}.training.tensorboard", True, "images"),
+    ],
     "experiments.*.training.tensorboard_histograms": [
         R(f"{D10}.training.tensorboard_histograms", -1, "less than the minimum of 0"),
-        R(f"{D10}.training.tensorboard_histograms", 1, "needs tensorboard: true")],
-    "predict.*.experiment": [R(f"{NEW}.experiment", "nope", "unknown experiment"),
-                             R(f"{NEW}.experiment", "dropout_sweep", "is a grid"),
-                             R(f"{NEW}.experiment", "dense_10_5", "weather experiments")],
+        R(f"{D10}.training.tensorboard_histograms", 1, "needs tensorboard: true"),
+    ],
+    "predict.*.experiment": [
+        R(f"{NEW}.experiment", "nope", "unknown experiment"),
+        R(f"{NEW}.experiment", "dropout_sweep", "is a grid"),
+        R(f"{NEW}.experiment", "dense_10_5", "weather experiments"),
+    ],
     "predict.*.url": [R(f"{NEW}.url", "", "should be non-empty"), OK(f"{NEW}.url", "new.csv", "table")],
     "predict.*.md5": [R(f"{NEW}.md5", "xyz", "does not match")],
     "predict.*.path": [R(f"{NEW}.path", "photos", "give exactly one of ['url', 'path']")],
@@ -308,8 +435,11 @@ def base_overlay(root: Path) -> dict:
     return {
         "datasets": {"photos": {"kind": "image_folder", "path": str(root / "photos"), "image_size": [16, 16]}},
         "experiments": {
-            "small": {"dataset": "photos", "model": {"builder": "cnn", "args": {"conv_layers": 1, "dense_units": [4]}},
-                      "training": {"epochs": 1}},
+            "small": {
+                "dataset": "photos",
+                "model": {"builder": "cnn", "args": {"conv_layers": 1, "dense_units": [4]}},
+                "training": {"epochs": 1},
+            },
             "transfer": {"base_model": {"name": "MobileNet", "alpha": 0.25, "input_size": 32, "weights": None}},
         },
         "predict": {"new_penguins": {"experiment": "dense10", "url": "new.csv"}},
@@ -334,8 +464,9 @@ def edge_config(root: Path, edge: Edge) -> dict:
     return config
 
 
-ALL_EDGES = [pytest.param(field, edge, id=f"{edge.key}={edge.value!r}"[:80])
-             for field, edges in EDGES.items() for edge in edges]
+ALL_EDGES = [
+    pytest.param(field, edge, id=f"{edge.key}={edge.value!r}"[:80]) for field, edges in EDGES.items() for edge in edges
+]
 
 
 def test_every_schema_field_has_edge_values():
@@ -368,13 +499,18 @@ def test_refused_edge_values_name_their_key_when_the_plan_is_made(tmp_path, fiel
 def write_penguins(path: str | Path) -> None:
     rng = np.random.default_rng(0)
     n = 30
-    frame = pd.DataFrame({
-        "species": [("Adelie", "Chinstrap", "Gentoo")[i % 3] for i in range(n)],
-        "island": [("Biscoe", "Dream")[i % 2] for i in range(n)],
-        "bill_length_mm": rng.uniform(35, 50, n).round(1), "bill_depth_mm": rng.uniform(13, 20, n).round(1),
-        "flipper_length_mm": rng.uniform(180, 230, n).round(0), "body_mass_g": rng.uniform(3000, 6000, n).round(0),
-        "sex": [("male", "female")[i % 2] for i in range(n)], "year": 2007,
-    })
+    frame = pd.DataFrame(
+        {
+            "species": [("Adelie", "Chinstrap", "Gentoo")[i % 3] for i in range(n)],
+            "island": [("Biscoe", "Dream")[i % 2] for i in range(n)],
+            "bill_length_mm": rng.uniform(35, 50, n).round(1),
+            "bill_depth_mm": rng.uniform(13, 20, n).round(1),
+            "flipper_length_mm": rng.uniform(180, 230, n).round(0),
+            "body_mass_g": rng.uniform(3000, 6000, n).round(0),
+            "sex": [("male", "female")[i % 2] for i in range(n)],
+            "year": 2007,
+        }
+    )
     frame.loc[3, "body_mass_g"] = np.nan  # one incomplete row: dropped, or refused with missing: error
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
@@ -383,9 +519,15 @@ def write_penguins(path: str | Path) -> None:
 def write_weather(path: str | Path, n: int = 1100) -> None:
     rng = np.random.default_rng(0)
     dates = pd.date_range("2000-01-01", periods=n, freq="D")
-    frame = pd.DataFrame({"DATE": dates.strftime("%Y%m%d").astype(int), "MONTH": dates.month,
-                          "BASEL_sunshine": rng.uniform(0, 10, n).round(1),
-                          "BASEL_temp_mean": rng.uniform(0, 20, n).round(1), "DE_BILT_temp": rng.normal(10, 4, n)})
+    frame = pd.DataFrame(
+        {
+            "DATE": dates.strftime("%Y%m%d").astype(int),
+            "MONTH": dates.month,
+            "BASEL_sunshine": rng.uniform(0, 10, n).round(1),
+            "BASEL_temp_mean": rng.uniform(0, 20, n).round(1),
+            "DE_BILT_temp": rng.normal(10, 4, n),
+        }
+    )
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(path, index=False)
 
@@ -395,8 +537,9 @@ def write_images(files: list[str]) -> None:
     for path in files:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         n = 20 if "train" in Path(path).name else 10
-        array = (rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8) if "images" in Path(path).name
-                 else np.arange(n) % 10)
+        array = (
+            rng.integers(0, 255, (n, 32, 32, 3), dtype=np.uint8) if "images" in Path(path).name else np.arange(n) % 10
+        )
         np.save(path, array)
 
 
@@ -426,26 +569,58 @@ def run_table(p, edge: Edge, name: str = "dense10") -> None:
     raw = p.raw_file(exp.dataset)
     write_penguins(raw)
     d = f"results/{exp.dataset}"
-    table_steps.prepare(raw, **p.table_settings(exp.dataset), prepared_out=f"{d}/prepared.csv",
-                        info_out=f"{d}/prepared.json")
+    table_steps.prepare(
+        raw, **p.table_settings(exp.dataset), prepared_out=f"{d}/prepared.csv", info_out=f"{d}/prepared.json"
+    )
     split = p.split_files(name)
     val = f"{d}/split/val.csv" if p.datasets[exp.dataset].spec["split"]["validation_size"] else None
-    table_steps.split(f"{d}/prepared.csv", f"{d}/prepared.json", **p.table_split(exp.dataset), train_out=split["train"],
-                      test_out=split["test"], columns_out=split["columns"], val_out=val,
-                      where=f"datasets.{exp.dataset}")
+    table_steps.split(
+        f"{d}/prepared.csv",
+        f"{d}/prepared.json",
+        **p.table_split(exp.dataset),
+        train_out=split["train"],
+        test_out=split["test"],
+        columns_out=split["columns"],
+        val_out=val,
+        where=f"datasets.{exp.dataset}",
+    )
     settings = one_epoch(p.settings(name), edge)
     out = f"{d}/{name}"
-    tabular.train(name, settings, split["train"], split["columns"], f"{out}/model.keras", f"{out}/history.csv",
-                  f"{out}/outputs.npz", split["test"], validation_csv=split.get("validation"),
-                  tensorboard_dir=f"{out}/tensorboard" if settings["training"]["tensorboard"] else None)
-    tabular.evaluate(name, settings, f"{out}/model.keras", f"{out}/outputs.npz", f"{out}/history.csv", split, [raw],
-                     f"{out}/metrics.json", f"{out}/predictions.csv", f"{out}/confusion_matrix.csv")
+    tabular.train(
+        name,
+        settings,
+        split["train"],
+        split["columns"],
+        f"{out}/model.keras",
+        f"{out}/history.csv",
+        f"{out}/outputs.npz",
+        split["test"],
+        validation_csv=split.get("validation"),
+        tensorboard_dir=f"{out}/tensorboard" if settings["training"]["tensorboard"] else None,
+    )
+    tabular.evaluate(
+        name,
+        settings,
+        f"{out}/model.keras",
+        f"{out}/outputs.npz",
+        f"{out}/history.csv",
+        split,
+        [raw],
+        f"{out}/metrics.json",
+        f"{out}/predictions.csv",
+        f"{out}/confusion_matrix.csv",
+    )
     for entry in p.prediction_entries():
         if p.config["predict"][entry]["experiment"] == name:
             new = pd.read_csv(split["test"]).drop(columns=["species"])
             new.to_csv(p.config["predict"][entry]["url"], index=False)
-            predict.predict_table(settings, f"{out}/model.keras", split["columns"], p.config["predict"][entry]["url"],
-                                  f"{out}/predictions/{entry}.csv")
+            predict.predict_table(
+                settings,
+                f"{out}/model.keras",
+                split["columns"],
+                p.config["predict"][entry]["url"],
+                f"{out}/predictions/{entry}.csv",
+            )
 
 
 def run_weather(p, edge: Edge) -> None:
@@ -457,20 +632,46 @@ def run_weather(p, edge: Edge) -> None:
     raw = p.raw_file(exp.dataset)
     write_weather(raw)
     view = f"results/{exp.dataset}/views/{exp.view}.csv"
-    weather_steps.prepare_view(raw, **p.weather_view(exp.dataset, exp.view), view_out=view,
-                               where=f"datasets.{exp.dataset}.views.{exp.view}")
+    weather_steps.prepare_view(
+        raw, **p.weather_view(exp.dataset, exp.view), view_out=view, where=f"datasets.{exp.dataset}.views.{exp.view}"
+    )
     split = p.split_files(name)
     directory = Path(split["train"]).parent
-    weather_steps.split(view, p.target(exp.dataset), **p.weather_split(exp.dataset), train_out=split["train"],
-                        val_out=str(directory / "val.csv"), test_out=split["test"], columns_out=split["columns"],
-                        where=f"datasets.{exp.dataset}.split")
+    weather_steps.split(
+        view,
+        p.target(exp.dataset),
+        **p.weather_split(exp.dataset),
+        train_out=split["train"],
+        val_out=str(directory / "val.csv"),
+        test_out=split["test"],
+        columns_out=split["columns"],
+        where=f"datasets.{exp.dataset}.split",
+    )
     settings = one_epoch(p.settings(name), edge)
     settings["training"]["epochs"] = 3  # so early stopping can act
     out = f"results/{exp.dataset}/{name}"
-    tabular.train(name, settings, split["train"], split["columns"], f"{out}/model.keras", f"{out}/history.csv",
-                  f"{out}/outputs.npz", split["test"], validation_csv=split.get("validation"))
-    tabular.evaluate(name, settings, f"{out}/model.keras", f"{out}/outputs.npz", f"{out}/history.csv", split, [raw],
-                     f"{out}/metrics.json", f"{out}/predictions.csv")
+    tabular.train(
+        name,
+        settings,
+        split["train"],
+        split["columns"],
+        f"{out}/model.keras",
+        f"{out}/history.csv",
+        f"{out}/outputs.npz",
+        split["test"],
+        validation_csv=split.get("validation"),
+    )
+    tabular.evaluate(
+        name,
+        settings,
+        f"{out}/model.keras",
+        f"{out}/outputs.npz",
+        f"{out}/history.csv",
+        split,
+        [raw],
+        f"{out}/metrics.json",
+        f"{out}/predictions.csv",
+    )
 
 
 def prepare_images(p, dataset: str = "dollar_street") -> str:
@@ -489,11 +690,27 @@ def run_images(p, edge: Edge, name: str = "cnn_pool") -> None:
     prepared = prepare_images(p)
     settings = one_epoch(p.settings(name), edge)
     out = f"results/dollar_street/{name}"
-    image_steps.train(name, settings, prepared, f"{out}/model.keras", f"{out}/history.csv", f"{out}/outputs.npz",
-                      tensorboard_dir=f"{out}/tensorboard" if settings["training"]["tensorboard"] else None)
-    image_steps.evaluate(name, settings, f"{out}/model.keras", f"{out}/outputs.npz", f"{out}/history.csv", prepared,
-                         p.raw_files("dollar_street"), f"{out}/metrics.json", f"{out}/predictions.csv",
-                         f"{out}/confusion.csv")
+    image_steps.train(
+        name,
+        settings,
+        prepared,
+        f"{out}/model.keras",
+        f"{out}/history.csv",
+        f"{out}/outputs.npz",
+        tensorboard_dir=f"{out}/tensorboard" if settings["training"]["tensorboard"] else None,
+    )
+    image_steps.evaluate(
+        name,
+        settings,
+        f"{out}/model.keras",
+        f"{out}/outputs.npz",
+        f"{out}/history.csv",
+        prepared,
+        p.raw_files("dollar_street"),
+        f"{out}/metrics.json",
+        f"{out}/predictions.csv",
+        f"{out}/confusion.csv",
+    )
 
 
 def run_image_folder(p, edge: Edge) -> None:
@@ -503,11 +720,21 @@ def run_image_folder(p, edge: Edge) -> None:
     if not spec["path"].startswith("/nonexistent"):
         write_photos(Path(spec["path"]))
     prepared = "results/photos/prepared"
-    image_steps.prepare_folder(spec["path"], **{k: v for k, v in p.image_folder_settings("photos").items()},
-                               prepared_dir=prepared, where="datasets.photos")
+    image_steps.prepare_folder(
+        spec["path"],
+        **{k: v for k, v in p.image_folder_settings("photos").items()},
+        prepared_dir=prepared,
+        where="datasets.photos",
+    )
     settings = one_epoch(p.settings("small"), edge)
-    image_steps.train("small", settings, prepared, "results/photos/small/model.keras",
-                      "results/photos/small/history.csv", "results/photos/small/outputs.npz")
+    image_steps.train(
+        "small",
+        settings,
+        prepared,
+        "results/photos/small/model.keras",
+        "results/photos/small/history.csv",
+        "results/photos/small/outputs.npz",
+    )
 
 
 def run_tuner(p, edge: Edge) -> None:
@@ -518,8 +745,17 @@ def run_tuner(p, edge: Edge) -> None:
     settings = one_epoch(p.settings("tuning"), edge)
     out = "results/dollar_street/tuning"
     backup = resume.Job(Path(out) / ".backup", {"edge": edge.key, "value": repr(edge.value)})
-    image_steps.tune("tuning", settings, prepared, backup, f"{out}/model.keras", f"{out}/history.csv",
-                     f"{out}/trials.csv", f"{out}/trials_history.csv", f"{out}/outputs.npz")
+    image_steps.tune(
+        "tuning",
+        settings,
+        prepared,
+        backup,
+        f"{out}/model.keras",
+        f"{out}/history.csv",
+        f"{out}/trials.csv",
+        f"{out}/trials_history.csv",
+        f"{out}/outputs.npz",
+    )
 
 
 def run_sweep(p, edge: Edge) -> None:
@@ -539,15 +775,35 @@ def run_transfer(p, edge: Edge) -> None:
     prepared = prepare_images(p)
     exp = p.experiments["transfer"]
     cached = layout.features(exp)
-    transfer.features(exp.base_model, prepared, cached["extractor"], {"train": cached["train"], "test": cached["test"]},
-                      cached["base"], where="experiments.transfer.base_model")
+    transfer.features(
+        exp.base_model,
+        prepared,
+        cached["extractor"],
+        {"train": cached["train"], "test": cached["test"]},
+        cached["base"],
+        where="experiments.transfer.base_model",
+    )
     settings = one_epoch(p.settings("transfer"), edge)
-    transfer.train_head("transfer", settings, prepared, cached["train"], cached["test"],
-                        "results/dollar_street/transfer/head.keras", "results/dollar_street/transfer/history.csv")
+    transfer.train_head(
+        "transfer",
+        settings,
+        prepared,
+        cached["train"],
+        cached["test"],
+        "results/dollar_street/transfer/head.keras",
+        "results/dollar_street/transfer/history.csv",
+    )
 
 
-RUNNERS = {"table": run_table, "weather": run_weather, "images": run_images, "image_folder": run_image_folder,
-           "tuner": run_tuner, "sweep": run_sweep, "transfer": run_transfer}
+RUNNERS = {
+    "table": run_table,
+    "weather": run_weather,
+    "images": run_images,
+    "image_folder": run_image_folder,
+    "tuner": run_tuner,
+    "sweep": run_sweep,
+    "transfer": run_transfer,
+}
 
 
 @pytest.mark.parametrize("field, edge", [p for p in ALL_EDGES if not p.values[1].refused])

@@ -42,8 +42,11 @@ def test_read_drops_incomplete_rows_and_keeps_the_chosen_columns(tiny_csv):
     assert list(prepared.columns) == FEATURES + ["species"]
     assert len(prepared) == 3 and info["dropped_rows"] == 1 and info["rows"] == 3
     assert info["class_names"] == ["Adelie", "Gentoo"] and info["numeric"] == FEATURES
-    with pytest.raises(WorkflowInputError, match=r"column 'bill_length_mm' has a missing value in data row 3 "
-                                                 r"\(missing: error\)"):
+    with pytest.raises(
+        WorkflowInputError,
+        match=r"column 'bill_length_mm' has a missing value in data row 3 "
+        r"\(missing: error\)",
+    ):
         read(tiny_csv, missing="error")
 
 
@@ -117,11 +120,20 @@ def test_regression_split_files_carry_the_training_mean_as_the_baseline(tmp_path
 
     raw = tmp_path / "t.csv"
     pd.DataFrame({"x": np.arange(20.0), "y": np.arange(20.0) * 2}).to_csv(raw, index=False)
-    steps.prepare(str(raw), "y", "regression", None, None, "drop", None, None, str(tmp_path / "p.csv"),
-                  str(tmp_path / "p.json"))
+    steps.prepare(
+        str(raw), "y", "regression", None, None, "drop", None, None, str(tmp_path / "p.csv"), str(tmp_path / "p.json")
+    )
     out = {n: str(tmp_path / f"{n}.csv") for n in ("train", "test")}
-    steps.split(str(tmp_path / "p.csv"), str(tmp_path / "p.json"), 0.25, 0.0, 0, out["train"], out["test"],
-                str(tmp_path / "columns.json"))
+    steps.split(
+        str(tmp_path / "p.csv"),
+        str(tmp_path / "p.json"),
+        0.25,
+        0.0,
+        0,
+        out["train"],
+        out["test"],
+        str(tmp_path / "columns.json"),
+    )
     train, test = pd.read_csv(out["train"]), pd.read_csv(out["test"])
     columns = json.loads((tmp_path / "columns.json").read_text())
     assert columns["task"] == "regression" and columns["baseline"] == tables.BASELINE_MEAN
@@ -134,12 +146,14 @@ def test_regression_split_files_carry_the_training_mean_as_the_baseline(tmp_path
 def categorical_table(n=60, seed=0):
     rng = np.random.default_rng(seed)
     island = rng.choice(["Biscoe", "Dream", "Torgersen"], n)
-    frame = pd.DataFrame({
-        "island": island,
-        "sex": rng.choice(["female", "male"], n),
-        "bill length (mm)": rng.normal(44, 5, n) + (island == "Biscoe") * 5,
-        "species": np.where(island == "Biscoe", "Gentoo", "Adelie"),
-    })
+    frame = pd.DataFrame(
+        {
+            "island": island,
+            "sex": rng.choice(["female", "male"], n),
+            "bill length (mm)": rng.normal(44, 5, n) + (island == "Biscoe") * 5,
+            "species": np.where(island == "Biscoe", "Gentoo", "Adelie"),
+        }
+    )
     return frame
 
 
@@ -160,8 +174,9 @@ def test_a_model_with_categorical_features_takes_raw_rows_and_loads_in_safe_mode
     assert columns["categorical_inputs"] == {"categorical_0": "island", "categorical_1": "sex"}
     x = tables.model_inputs(train, columns, raw)
     y = tables.targets(train, columns, raw)
-    settings = experiment_settings("dense10", {"training": {"epochs": 30, "validation": None},
-                                               "model": {"args": {"normalize": True}}})
+    settings = experiment_settings(
+        "dense10", {"training": {"epochs": 30, "validation": None}, "model": {"args": {"normalize": True}}}
+    )
     model, _ = training.train(settings, x, y, 2, vocabularies=columns["vocabularies"])
     save_model(model, tmp_path / "model.keras")
     loaded = load_model_checked(tmp_path / "model.keras")
@@ -173,12 +188,22 @@ def test_a_model_with_categorical_features_takes_raw_rows_and_loads_in_safe_mode
     new = categorical_table(5, seed=1).drop(columns=["species"])
     new.loc[0, "island"] = "Somewhere else"
     new[["sex", "bill length (mm)", "island"]].to_csv(tmp_path / "new.csv", index=False)
-    rows = predict.predict_table(settings, str(tmp_path / "model.keras"), str(tmp_path / "columns.json"),
-                                 str(tmp_path / "new.csv"), str(tmp_path / "predictions.csv"))
+    rows = predict.predict_table(
+        settings,
+        str(tmp_path / "model.keras"),
+        str(tmp_path / "columns.json"),
+        str(tmp_path / "new.csv"),
+        str(tmp_path / "predictions.csv"),
+    )
     assert list(rows.columns) == ["row", "predicted", "p_Adelie", "p_Gentoo"] and len(rows) == 5
     assert np.allclose(rows[["p_Adelie", "p_Gentoo"]].sum(axis=1), 1.0, atol=1e-5)
     new.drop(columns=["sex"]).assign(colour="red").to_csv(tmp_path / "bad.csv", index=False)
     with pytest.raises(WorkflowInputError, match=r"missing \['sex'\], unexpected \['colour'\]"):
-        predict.predict_table(settings, str(tmp_path / "model.keras"), str(tmp_path / "columns.json"),
-                              str(tmp_path / "bad.csv"), str(tmp_path / "p2.csv"))
+        predict.predict_table(
+            settings,
+            str(tmp_path / "model.keras"),
+            str(tmp_path / "columns.json"),
+            str(tmp_path / "bad.csv"),
+            str(tmp_path / "p2.csv"),
+        )
     assert not (tmp_path / "p2.csv").exists()

@@ -102,23 +102,36 @@ def write_prepared(directory, n_train=48, n_test=24, shape=(16, 16, 3), n_classe
     for part, n in (("train", n_train), ("test", n_test)):
         np.save(directory / FILES[part]["images"], rng.integers(0, 256, (n, *shape), dtype=np.uint8))
         np.save(directory / FILES[part]["labels"], rng.integers(0, n_classes, n).astype(np.int64))
-    record = {"class_names": names, "n_classes": n_classes, "image_shape": list(shape),
-              "counts": {"train": n_train, "test": n_test}}
+    record = {
+        "class_names": names,
+        "n_classes": n_classes,
+        "image_shape": list(shape),
+        "counts": {"train": n_train, "test": n_test},
+    }
     (directory / "classes.json").write_text(json.dumps(record))
     return names
 
 
-SPEC = plan.load(
-    config_with(
-        TINY_BASE,
-        "tiny_exp",
-        model={"builder": "transfer_head"},
-        training={
-            "epochs": 3, "batch_size": 8, "loss": "sparse_categorical_crossentropy", "from_logits": True,
-            "metrics": ["accuracy"], "validation": "test", "early_stopping": {"monitor": "val_accuracy", "patience": 5},
-        },
+SPEC = (
+    plan.load(
+        config_with(
+            TINY_BASE,
+            "tiny_exp",
+            model={"builder": "transfer_head"},
+            training={
+                "epochs": 3,
+                "batch_size": 8,
+                "loss": "sparse_categorical_crossentropy",
+                "from_logits": True,
+                "metrics": ["accuracy"],
+                "validation": "test",
+                "early_stopping": {"monitor": "val_accuracy", "patience": 5},
+            },
+        )
     )
-).experiments["tiny_exp"].settings()
+    .experiments["tiny_exp"]
+    .settings()
+)
 
 
 @pytest.fixture(scope="module")
@@ -141,10 +154,22 @@ def pipeline(tmp_path_factory):
         "bench_features": root / "bench_features.tsv",
         "bench_head": root / "bench_head.tsv",
     }
-    steps.features(SPEC["base_model"], str(prepared), str(paths["extractor"]),
-                   {"train": str(paths["train"]), "test": str(paths["test"])}, str(paths["base"]))
-    steps.train_head("tiny_exp", SPEC, str(prepared), str(paths["train"]), str(paths["test"]),
-                     str(paths["head"]), str(paths["history"]))
+    steps.features(
+        SPEC["base_model"],
+        str(prepared),
+        str(paths["extractor"]),
+        {"train": str(paths["train"]), "test": str(paths["test"])},
+        str(paths["base"]),
+    )
+    steps.train_head(
+        "tiny_exp",
+        SPEC,
+        str(prepared),
+        str(paths["train"]),
+        str(paths["test"]),
+        str(paths["head"]),
+        str(paths["history"]),
+    )
     steps.assemble(SPEC, str(paths["extractor"]), str(paths["head"]), str(paths["model"]))
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
     paths["bench_features"].write_text(header + "12.5\t0:00:12\t1\t1\t1\t1\t0\t0\t0\t1\n")
@@ -152,10 +177,19 @@ def pipeline(tmp_path_factory):
     raw = root / "raw.npy"
     raw.write_bytes(b"raw")
     steps.evaluate(
-        "tiny_exp", SPEC, str(paths["model"]), str(paths["head"]), str(paths["history"]), str(prepared),
-        str(paths["test"]), str(paths["base"]), [str(raw)],
+        "tiny_exp",
+        SPEC,
+        str(paths["model"]),
+        str(paths["head"]),
+        str(paths["history"]),
+        str(prepared),
+        str(paths["test"]),
+        str(paths["base"]),
+        [str(raw)],
         {"feature_pass_s": str(paths["bench_features"]), "head_training_s": str(paths["bench_head"])},
-        str(paths["metrics"]), str(paths["predictions"]), str(paths["confusion"]),
+        str(paths["metrics"]),
+        str(paths["predictions"]),
+        str(paths["confusion"]),
     )
     paths["prepared"] = prepared
     paths["names"] = names
@@ -214,9 +248,19 @@ def test_evaluation_refuses_features_of_another_base(pipeline, tmp_path):
     np.save(other, features + 0.5)
     with pytest.raises(TrainingError, match="do not come from this model's base"):
         steps.evaluate(
-            "tiny_exp", SPEC, str(pipeline["model"]), str(pipeline["head"]), str(pipeline["history"]),
-            str(pipeline["prepared"]), str(other), str(pipeline["base"]), [],
-            {}, str(tmp_path / "m.json"), str(tmp_path / "p.csv"), str(tmp_path / "c.csv"),
+            "tiny_exp",
+            SPEC,
+            str(pipeline["model"]),
+            str(pipeline["head"]),
+            str(pipeline["history"]),
+            str(pipeline["prepared"]),
+            str(other),
+            str(pipeline["base"]),
+            [],
+            {},
+            str(tmp_path / "m.json"),
+            str(tmp_path / "p.csv"),
+            str(tmp_path / "c.csv"),
         )
     assert not (tmp_path / "m.json").exists()
 
@@ -252,8 +296,7 @@ def test_full_model_file_of_another_width_is_refused(tmp_path):
 
 def test_shared_mobilenet_full_model_loads_as_a_base(shared_data):
     path = shared_data / "pretrained" / "mobilenet_v1_0.25_224_imagenet.h5"
-    config = base_config({"name": "MobileNet", "alpha": 0.25, "weights": str(path),
-                                   "weights_include_top": True})
+    config = base_config({"name": "MobileNet", "alpha": 0.25, "weights": str(path), "weights_include_top": True})
     extractor = transfer.build_extractor(config, (32, 32, 3))
     full = keras.applications.MobileNet(alpha=0.25, include_top=True, weights=None)
     full.load_weights(path)

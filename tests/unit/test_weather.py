@@ -24,8 +24,17 @@ from dlwf.report import plots  # noqa: E402
 from dlwf.steps import common, tabular  # noqa: E402
 
 TARGET = "BASEL_sunshine"
-BASEL = ["cloud_cover", "humidity", "pressure", "global_radiation", "precipitation", "sunshine",
-         "temp_mean", "temp_min", "temp_max"]
+BASEL = [
+    "cloud_cover",
+    "humidity",
+    "pressure",
+    "global_radiation",
+    "precipitation",
+    "sunshine",
+    "temp_mean",
+    "temp_min",
+    "temp_max",
+]
 
 
 def synthetic(n_rows: int, other_places: int = 2, seed: int = 0) -> pd.DataFrame:
@@ -46,7 +55,7 @@ def lesson_split(data: pd.DataFrame, nr_rows: int, columns=None):
     x_data = data.loc[:nr_rows].drop(columns=["DATE", "MONTH"])
     if columns is not None:
         x_data = x_data[columns]
-    y_data = data.loc[1:(nr_rows + 1)][TARGET]
+    y_data = data.loc[1 : (nr_rows + 1)][TARGET]
     x_train, x_holdout, y_train, y_holdout = train_test_split(x_data, y_data, test_size=0.3, random_state=0)
     x_val, x_test, y_val, y_test = train_test_split(x_holdout, y_holdout, test_size=0.5, random_state=0)
     return (x_train, y_train), (x_val, y_val), (x_test, y_test)
@@ -179,16 +188,27 @@ def test_evaluate_regressor_writes_metrics_with_the_baseline(tmp_path):
     raw = tmp_path / "raw.csv"
     data.to_csv(raw, index=False)
     spec = experiment_settings("dense_100_50", {"training": {"epochs": 5, "early_stopping": {"patience": 1}}})
-    split = {part: str(tmp_path / f"{name}.csv") for part, name in
-             (("train", "train"), ("validation", "val"), ("test", "test"), ("columns", "columns"))}
+    split = {
+        part: str(tmp_path / f"{name}.csv")
+        for part, name in (("train", "train"), ("validation", "val"), ("test", "test"), ("columns", "columns"))
+    }
     split["columns"] = str(tmp_path / "columns.json")
     columns = tables.load_columns(split["columns"])
-    common.save_outputs(str(tmp_path / "model.keras"),
-                        {part: tables.load_xy(split[part], columns)[0] for part in ("train", "validation", "test")},
-                        str(tmp_path / "outputs.npz"))
+    common.save_outputs(
+        str(tmp_path / "model.keras"),
+        {part: tables.load_xy(split[part], columns)[0] for part in ("train", "validation", "test")},
+        str(tmp_path / "outputs.npz"),
+    )
     record = tabular.evaluate(
-        "exp", spec, str(tmp_path / "model.keras"), str(tmp_path / "outputs.npz"), str(tmp_path / "h.csv"), split,
-        [str(raw)], str(tmp_path / "metrics.json"), str(tmp_path / "predictions.csv"),
+        "exp",
+        spec,
+        str(tmp_path / "model.keras"),
+        str(tmp_path / "outputs.npz"),
+        str(tmp_path / "h.csv"),
+        split,
+        [str(raw)],
+        str(tmp_path / "metrics.json"),
+        str(tmp_path / "predictions.csv"),
     )
     on_disk = json.loads((tmp_path / "metrics.json").read_text())
     assert on_disk["baseline"]["rmse"] == record["baseline"]["rmse"] == baseline_rmse(splits["test"])
@@ -198,9 +218,9 @@ def test_evaluate_regressor_writes_metrics_with_the_baseline(tmp_path):
     assert on_disk["n_parameters"] == model.count_params() and on_disk["epochs_run"] == 2
     assert on_disk["stopped_early"] is True
     predictions = pd.read_csv(tmp_path / "predictions.csv")
-    assert predictions["split"].value_counts().to_dict() == {n: len(f) for n, f in
-                                                             zip(["train", "validation", "test"], splits.values(),
-                                                                 strict=True)}
+    assert predictions["split"].value_counts().to_dict() == {
+        n: len(f) for n, f in zip(["train", "validation", "test"], splits.values(), strict=True)
+    }
     test_rows = predictions[predictions["split"] == "test"]
     np.testing.assert_array_equal(test_rows["true"], splits["test"][weather.next_day_column(TARGET)])
     np.testing.assert_array_equal(test_rows["DATE"], splits["test"]["DATE"])
@@ -209,12 +229,14 @@ def test_evaluate_regressor_writes_metrics_with_the_baseline(tmp_path):
 
 
 def test_prediction_scatter_shows_model_beside_baseline(tmp_path):
-    predictions = pd.DataFrame({
-        "split": ["train"] * 3 + ["test"] * 3,
-        "true": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-        "predicted": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
-        "baseline": [0.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-    })
+    predictions = pd.DataFrame(
+        {
+            "split": ["train"] * 3 + ["test"] * 3,
+            "true": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+            "predicted": [1.0, 2.0, 3.0, 4.0, 5.0, 7.0],
+            "baseline": [0.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+        }
+    )
     fig = plots.prediction_scatter(predictions, "test", "sunshine hours")
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[0].startswith("model on the test set") and titles[1].startswith("baseline on the test set")
