@@ -70,9 +70,10 @@ report: $(BIN)/.installed
 dry-run: $(BIN)/.installed
 	$(BIN)/snakemake --dry-run --quiet $(ARGS)
 
+# .pre-commit-config.yaml's hooks on every file (ruff check, ruff format --check, snakefmt, codespell),
+# then the checks that need the whole workflow (snakemake --lint) or the Dockerfile (hadolint).
 lint: $(BIN)/.installed
-	$(BIN)/ruff check .
-	$(BIN)/snakefmt --check Snakefile rules
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 	$(BIN)/snakemake --lint
 	$(BIN)/hadolint Dockerfile
 
